@@ -1,0 +1,1 @@
+// Config sources, snapshot build and publish, fleet distribution, CA service.

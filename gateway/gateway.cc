@@ -1,0 +1,1 @@
+// All I/O: loops, listeners, connections, codecs, proxying, upstream pools.

@@ -1,0 +1,58 @@
+#include "base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace gh {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+TEST(Strings, LowerAndCompare) {
+  EXPECT_EQ(AsciiLowered("Content-Length"), "content-length");
+  EXPECT_TRUE(AsciiIEquals("KeEp-Alive", "keep-alive"));
+  EXPECT_FALSE(AsciiIEquals("keep-alive", "keep-alivex"));
+  EXPECT_TRUE(AsciiIStartsWith("X-Envoy-Foo", "x-envoy-"));
+}
+
+TEST(Strings, SplitListTrimsAndDropsEmpty) {
+  auto items = SplitList(" close , ,Upgrade\t,");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0], "close");
+  EXPECT_EQ(items[1], "Upgrade");
+  EXPECT_TRUE(ListHasToken("keep-alive, Upgrade", "upgrade"));
+  EXPECT_FALSE(ListHasToken("keep-alive", "close"));
+}
+
+TEST(Strings, ParseDuration) {
+  EXPECT_EQ(ParseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(ParseDuration("5s"), milliseconds(5000));
+  EXPECT_EQ(ParseDuration("1.5s"), milliseconds(1500));
+  EXPECT_EQ(ParseDuration("2m"), milliseconds(120000));
+  EXPECT_EQ(ParseDuration("1h"), milliseconds(3600000));
+  EXPECT_EQ(ParseDuration("100us"), nanoseconds(100000));
+  EXPECT_FALSE(ParseDuration(""));
+  EXPECT_FALSE(ParseDuration("5"));
+  EXPECT_FALSE(ParseDuration("s"));
+  EXPECT_FALSE(ParseDuration("-1s"));
+  EXPECT_FALSE(ParseDuration("1x"));
+  EXPECT_FALSE(ParseDuration("1..2s"));
+}
+
+TEST(Strings, ParseUintRejectsOverflowAndJunk) {
+  EXPECT_EQ(ParseUint("0"), 0u);
+  EXPECT_EQ(ParseUint("18446744073709551615"), UINT64_MAX);
+  EXPECT_FALSE(ParseUint("18446744073709551616"));
+  EXPECT_FALSE(ParseUint("12a"));
+  EXPECT_FALSE(ParseUint(""));
+  EXPECT_FALSE(ParseUint("70000", 65535));
+}
+
+TEST(Strings, EditDistance) {
+  EXPECT_EQ(EditDistance("timeout", "timeout"), 0u);
+  EXPECT_EQ(EditDistance("timout", "timeout"), 1u);
+  EXPECT_EQ(EditDistance("abc", ""), 3u);
+}
+
+}  // namespace
+}  // namespace gh

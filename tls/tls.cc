@@ -1,0 +1,1 @@
+// OpenSSL: contexts, TLS over buffers, SNI, SPIFFE, the CA library.
