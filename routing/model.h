@@ -17,6 +17,10 @@
 
 #include "base/http.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace gh::routing {
 
 using Millis = std::chrono::milliseconds;
@@ -139,6 +143,11 @@ struct Endpoint {
   std::string service_account;  // expected SPIFFE identity for ISTIO_MUTUAL
 };
 
+// ServiceEntry resolution: how endpoint addresses become IPs.
+enum class Resolution : uint8_t { kStatic, kDns, kDnsRoundRobin, kNone };
+
+class LbTable;  // consistent-hash ring or maglev table (routing/load_balancer.h)
+
 // One routable upstream: a ServiceEntry host and port, optionally narrowed to
 // a DestinationRule subset, with the effective traffic policy.
 struct Cluster {
@@ -156,6 +165,13 @@ struct Cluster {
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
   bool mesh_internal = false;
   std::vector<std::string> subject_alt_names;  // from the ServiceEntry
+  // STATIC: endpoints hold IP literals. DNS / DNS_ROUND_ROBIN: endpoints hold
+  // names the data plane resolves (every IP / the first IP). NONE: no
+  // endpoints; forward to the original destination.
+  Resolution resolution = Resolution::kStatic;
+  // RING_HASH / MAGLEV: the table, built once at compile time, shared by
+  // every worker's picker. Null for the other policies.
+  std::shared_ptr<const LbTable> lb_table;
   // Content hash of every field above: pools survive a reload when unchanged.
   uint64_t fingerprint = 0;
 };
@@ -173,6 +189,9 @@ struct Destination {
   uint32_t cluster = 0;  // index into Config::clusters
   uint32_t weight = 1;
   HeaderOps request_headers, response_headers;
+  // A destination-level `:authority`/`host` header op: rewrites the authority
+  // for this destination only (wins over Route::rewrite.authority).
+  std::optional<std::string> authority;
 };
 
 struct RetryPolicy {
@@ -185,7 +204,9 @@ struct RetryPolicy {
   std::vector<uint32_t> retriable_status_codes;
   std::vector<std::string> grpc_statuses;  // "cancelled", "unavailable", ...
   Millis backoff_base{25};
+  Millis backoff_max{250};           // Envoy: 10 x base
   bool retry_non_idempotent = true;  // only when the route's policy says so
+  bool retry_ignore_previous_hosts = true;
 };
 
 struct Fault {
@@ -213,7 +234,7 @@ struct CorsPolicy {
 struct Rewrite {
   std::optional<std::string> uri;  // replaces the matched prefix (or whole exact path)
   std::optional<std::string> authority;
-  std::shared_ptr<const void> uri_regex;  // compiled RE2 (routing internal)
+  std::shared_ptr<const re2::RE2> uri_regex;  // uri_regex_rewrite.match
   std::string uri_regex_substitution;
 };
 
@@ -243,6 +264,8 @@ struct Route {
   std::string name;             // rule name, or "<vs>.<rule index>"
   std::string virtual_service;  // "namespace/name"
   uint32_t rule_index = 0;
+  uint32_t match_index = 0;  // index of the `match` entry within the rule
+  std::string match_name;    // the match entry's `name`, if any
   Action action;
   HeaderOps request_headers, response_headers;
   Rewrite rewrite;
@@ -328,6 +351,10 @@ struct Listener {
   uint16_t port = 0;
   ListenerKind kind = ListenerKind::kHttp;
   std::vector<Server> servers;
+  // Server used when the ClientHello has no SNI or an SNI no server claims:
+  // the one marked `default_server = true`, else the first with host "*",
+  // else the first server (routing/server_select.h).
+  uint32_t default_server = 0;
   std::shared_ptr<const TcpRouteTable> tcp_routes;  // tcp + tls (sni) routes
 };
 
@@ -340,6 +367,8 @@ struct Config {
   MeshSettings mesh;
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
+  // Content hash of the source files (hex), the config version.
+  std::string version;
 };
 
 }  // namespace gh::routing

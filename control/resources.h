@@ -1,0 +1,193 @@
+// The decoded configuration, one struct per Istio resource, before
+// cross-resource validation and compilation (control/compile.cc). Field names
+// follow Istio's spec in snake_case; values are already typed and checked
+// locally (types, ranges, enums, regexes). Internal to control/.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/diagnostics.h"
+#include "routing/matchers.h"
+#include "routing/model.h"
+#include "routing/net.h"
+
+namespace gh::control {
+
+enum class RouteOrder : uint8_t { kFirstMatch, kSpecificity };
+
+struct PortSpec {
+  uint32_t number = 0;
+  std::string protocol;  // upper-case Istio name
+  std::string name;
+  uint32_t target_port = 0;
+  Where where;
+};
+
+struct ServerHost {
+  std::string ns;    // "*": any namespace, otherwise the namespace allowed
+  std::string host;  // lowercase
+  Where where;
+};
+
+struct ServerSpec {
+  PortSpec port;
+  std::string bind;  // empty: 0.0.0.0
+  std::vector<ServerHost> hosts;
+  std::optional<routing::ServerTls> tls;
+  bool https_redirect = false;
+  std::string name;
+  bool default_server = false;
+  RouteOrder route_order = RouteOrder::kFirstMatch;
+  Where where;
+};
+
+struct GatewaySpec {
+  std::string name, ns;
+  std::vector<ServerSpec> servers;
+  Where where;
+};
+
+struct DestinationSpec {
+  std::string host;
+  std::string subset;
+  std::optional<uint32_t> port;
+  Where where;
+};
+
+struct RouteDestinationSpec {
+  DestinationSpec destination;
+  std::optional<uint32_t> weight;
+  routing::HeaderOps request_headers, response_headers;
+  std::optional<std::string> authority;  // from a request `:authority`/`host` header op
+  Where where;
+};
+
+struct HttpMatchSpec {
+  std::string name;
+  routing::HttpMatch match;
+  std::optional<uint32_t> port;
+  std::vector<std::string> gateways;
+  Where where;
+};
+
+struct MirrorSpec {
+  DestinationSpec destination;
+  double percent = 100;
+  Where where;
+};
+
+struct HttpRouteSpec {
+  std::string name;
+  std::vector<HttpMatchSpec> matches;  // empty: match everything
+  std::vector<RouteDestinationSpec> route;
+  std::optional<routing::RedirectAction> redirect;
+  std::optional<routing::DirectResponseAction> direct_response;
+  routing::Rewrite rewrite;
+  routing::HeaderOps request_headers, response_headers;
+  std::optional<std::string> header_authority;  // `:authority`/`host` request header op
+  routing::Millis timeout{0};
+  std::optional<routing::RetryPolicy> retries;  // nullopt: Gatehouse's default
+  std::optional<routing::Fault> fault;
+  std::vector<MirrorSpec> mirrors;
+  std::optional<routing::CorsPolicy> cors;
+  uint64_t max_request_body_bytes = 0;
+  Where where;
+};
+
+struct L4MatchSpec {
+  std::vector<routing::Cidr> destination_subnets;
+  std::optional<uint32_t> port;
+  std::vector<std::string> gateways;
+  std::vector<std::string> sni_hosts;  // tls only, lowercase
+  Where where;
+};
+
+struct L4RouteSpec {
+  std::vector<L4MatchSpec> matches;
+  std::vector<RouteDestinationSpec> route;
+  Where where;
+};
+
+struct VirtualServiceSpec {
+  std::string name, ns;
+  std::vector<std::string> hosts;  // lowercase
+  std::vector<Where> host_where;
+  std::vector<std::string> gateways;
+  std::vector<Where> gateway_where;
+  std::vector<HttpRouteSpec> http;
+  std::vector<L4RouteSpec> tcp, tls;
+  Where where;
+};
+
+struct SeEndpointSpec {
+  std::string address;
+  std::map<std::string, uint32_t> ports;  // port name -> number
+  std::map<std::string, std::string> labels;
+  uint32_t weight = 1;
+  std::string service_account;
+  Where where;
+};
+
+struct ServiceEntrySpec {
+  std::string name, ns;
+  std::vector<std::string> hosts;  // lowercase
+  std::vector<Where> host_where;
+  std::vector<std::string> addresses;
+  std::vector<PortSpec> ports;
+  bool mesh_internal = false;
+  routing::Resolution resolution = routing::Resolution::kNone;
+  std::vector<SeEndpointSpec> endpoints;
+  std::vector<std::string> subject_alt_names;
+  Where where;
+};
+
+// Each block replaces the inherited one wholesale (Istio subset semantics).
+struct TrafficPolicySpec {
+  std::optional<routing::LbPolicy> lb_policy;
+  std::optional<routing::ConsistentHash> consistent_hash;
+  bool has_load_balancer = false;
+  std::optional<routing::ConnectionPoolSettings> pool;
+  std::optional<routing::UpstreamProtocol> protocol;  // from connection_pool.http
+  std::optional<routing::OutlierDetection> outlier;
+  std::optional<routing::UpstreamTls> tls;
+  std::vector<std::pair<uint32_t, TrafficPolicySpec>> port_level;
+  Where where;
+};
+
+struct SubsetSpec {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::optional<TrafficPolicySpec> policy;
+  Where where;
+};
+
+struct DestinationRuleSpec {
+  std::string name, ns;
+  std::string host;  // lowercase
+  std::optional<TrafficPolicySpec> policy;
+  std::vector<SubsetSpec> subsets;
+  Where where;
+};
+
+struct Resources {
+  routing::ProxySettings proxy;
+  routing::AdminSettings admin;
+  routing::MeshSettings mesh;
+  std::vector<GatewaySpec> gateways;
+  std::vector<VirtualServiceSpec> virtual_services;
+  std::vector<ServiceEntrySpec> service_entries;
+  std::vector<DestinationRuleSpec> destination_rules;
+};
+
+// Decodes one parsed file into `out` (appending resources in file order).
+// `seen_process` tracks which of [proxy]/[admin]/[mesh] an earlier file set.
+void DecodeFile(const toml::table& root, uint32_t file, Resources& out,
+                std::map<std::string, Where>& seen_process, DiagnosticSink& sink);
+
+}  // namespace gh::control
