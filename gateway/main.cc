@@ -1,12 +1,106 @@
-// Composition root: CLI (run, check, explain, ca, version).
+// Composition root: CLI (run, check, explain, ca, version). The only place
+// that knows every layer: it wires the config compiler (control/) into the
+// runtime (gateway/) and, later, the admin API on the main loop.
 #include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <string>
+
+#include "base/log.h"
+#include "control/cli.h"
+#include "control/compile.h"
+#include "control/config_source.h"
+#include "control/default_config.h"
+#include "gateway/server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gatehouse <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [-c FILE|DIR]        run the gateway (no -c: the embedded default config)\n"
+    "  check [-c FILE|DIR]      validate a config, print every error, exit 0/1\n"
+    "  check --diff OLD NEW     show hosts, routes and clusters added/removed/changed\n"
+    "  explain -c PATH --request 'METHOD URL' [-H 'name: value']... [--json]\n"
+    "                           show which route a request takes, and why\n"
+    "  version                  print the version\n";
+
+// Reads and compiles the config at `path` (empty: the embedded default).
+gh::Result<gh::gateway::LoadedConfig> LoadConfig(const std::string& path) {
+  std::vector<gh::control::SourceFile> files;
+  if (path.empty()) {
+    files.push_back(gh::control::DefaultConfigSource());
+  } else {
+    gh::Result<std::vector<gh::control::SourceFile>> read = gh::control::ReadConfigSource(path);
+    if (!read.ok()) return read.error();
+    files = std::move(*read);
+  }
+  gh::control::CompileResult compiled = gh::control::Compile(files);
+  std::string errors;
+  std::vector<std::string> warnings;
+  for (const gh::control::Diagnostic& d : compiled.diagnostics) {
+    if (d.severity == gh::control::Severity::kError) {
+      errors.append(d.ToString()).push_back('\n');
+    } else {
+      warnings.push_back(d.ToString());
+    }
+  }
+  if (!compiled.ok()) {
+    errors.append(std::to_string(compiled.errors) + " error(s)");
+    return gh::MakeError(errors);
+  }
+  gh::gateway::LoadedConfig loaded;
+  loaded.config = compiled.config;
+  loaded.hash = compiled.content_hash;
+  loaded.warnings = std::move(warnings);
+  return loaded;
+}
+
+int Run(int argc, char** argv) {
+  std::string path;
+  for (int i = 0; i < argc; ++i) {
+    if ((std::strcmp(argv[i], "-c") == 0 || std::strcmp(argv[i], "--config") == 0) &&
+        i + 1 < argc) {
+      path = argv[++i];
+    } else {
+      std::fprintf(stderr, "gatehouse run: unknown option '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  gh::gateway::Server server([path] { return LoadConfig(path); });
+  gh::Status started = server.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "gatehouse: cannot start:\n%s\n", started.error().message.c_str());
+    return 1;
+  }
+  GH_LOG(kMain, kInfo,
+         "gatehouse " << GATEHOUSE_VERSION << " started with "
+                      << (path.empty() ? std::string("the embedded default config") : path));
+  return server.Run();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::strcmp(argv[1], "version") == 0) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  if (command == "version" || command == "--version") {
     std::printf("gatehouse %s\n", GATEHOUSE_VERSION);
     return 0;
   }
-  std::fprintf(stderr, "usage: gatehouse run|check|explain|ca|version\n");
+  if (command == "run") return Run(argc - 2, argv + 2);
+  if (command == "check") return gh::control::RunCheck(argc - 1, argv + 1, std::cout, std::cerr);
+  if (command == "explain") {
+    return gh::control::RunExplain(argc - 1, argv + 1, std::cout, std::cerr);
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "gatehouse: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -1,0 +1,169 @@
+#include "gateway/cluster_manager.h"
+
+#include <algorithm>
+
+#include "gateway/connection.h"
+#include "gateway/dispatcher.h"
+
+namespace gh::gateway {
+namespace {
+
+// A limit shared by `workers` workers without shared counters: each worker
+// enforces its share (rounded up, at least 1).
+uint32_t PerWorker(uint32_t limit, uint32_t workers) {
+  if (limit == UINT32_MAX || workers <= 1) return limit;
+  return std::max<uint32_t>(1, (limit + workers - 1) / workers);
+}
+
+}  // namespace
+
+ClusterState::ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
+                           const routing::Cluster& cluster, uint32_t workers)
+    : config_(std::move(config)),
+      cluster_(&cluster),
+      max_connections_(PerWorker(cluster.pool.max_connections, workers)),
+      max_pending_(PerWorker(cluster.pool.http1_max_pending_requests, workers)),
+      max_requests_(PerWorker(cluster.pool.http2_max_requests, workers)) {
+  endpoints_.reserve(cluster.endpoints.size());
+  for (const routing::Endpoint& endpoint : cluster.endpoints) {
+    EndpointState state;
+    if (!ParseAddress(endpoint.address, endpoint.port, &state.address)) continue;
+    state.address_string = FormatAddress(state.address);
+    state.weight = std::max<uint32_t>(1, endpoint.weight);
+    endpoints_.push_back(std::move(state));
+  }
+  for (EndpointState& endpoint : endpoints_) {
+    endpoint.pool = std::make_unique<EndpointPool>(dispatcher, *this, endpoint.address);
+  }
+}
+
+ClusterState::~ClusterState() {
+  // Pools close their connections; they must go before the endpoints vector.
+  for (EndpointState& endpoint : endpoints_)
+    endpoint.pool.reset();
+}
+
+void ClusterState::UpdateConfig(std::shared_ptr<const routing::Config> config,
+                                const routing::Cluster& cluster) {
+  config_ = std::move(config);
+  cluster_ = &cluster;
+}
+
+uint64_t ClusterState::connect_timeout_ms() const {
+  return static_cast<uint64_t>(cluster_->pool.connect_timeout.count());
+}
+
+uint64_t ClusterState::idle_timeout_ms() const {
+  const auto idle = cluster_->pool.idle_timeout.count() > 0 ? cluster_->pool.idle_timeout
+                                                            : config_->proxy.upstream_idle_timeout;
+  return static_cast<uint64_t>(idle.count());
+}
+
+std::optional<size_t> ClusterState::PickEndpoint(Random& random, std::optional<size_t> avoid) {
+  const size_t n = endpoints_.size();
+  if (n == 0) return std::nullopt;
+  auto usable = [&](size_t i) {
+    return endpoints_[i].healthy && (!avoid || *avoid != i || n == 1);
+  };
+  switch (cluster_->lb_policy) {
+    case routing::LbPolicy::kRoundRobin: {
+      for (size_t tries = 0; tries < n; ++tries) {
+        const size_t i = rr_next_++ % n;
+        if (usable(i)) return i;
+      }
+      break;
+    }
+    case routing::LbPolicy::kRandom: {
+      for (size_t tries = 0; tries < 2 * n; ++tries) {
+        const size_t i = random.Uniform(n);
+        if (usable(i)) return i;
+      }
+      break;
+    }
+    default: {
+      // Least request, power of two choices.
+      const size_t a = random.Uniform(n);
+      const size_t b = n > 1 ? (a + 1 + random.Uniform(n - 1)) % n : a;
+      const bool ua = usable(a), ub = usable(b);
+      if (ua && ub) {
+        return endpoints_[a].active_requests <= endpoints_[b].active_requests ? a : b;
+      }
+      if (ua) return a;
+      if (ub) return b;
+      for (size_t i = 0; i < n; ++i) {
+        if (usable(i)) return i;
+      }
+      break;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (endpoints_[i].healthy) return i;
+  }
+  return std::nullopt;
+}
+
+void ClusterState::Retire() {
+  retired_ = true;
+  for (EndpointState& endpoint : endpoints_)
+    endpoint.pool->Retire();
+}
+
+bool ClusterState::unused() const {
+  if (active_requests != 0) return false;
+  return std::all_of(endpoints_.begin(), endpoints_.end(),
+                     [](const EndpointState& e) { return e.pool->empty(); });
+}
+
+std::string ClusterManager::Key(const routing::Cluster& cluster) {
+  return cluster.name + "#" + std::to_string(cluster.fingerprint);
+}
+
+ClusterState* ClusterManager::Get(const std::shared_ptr<const routing::Config>& config,
+                                  uint32_t index) {
+  if (index >= config->clusters.size()) return nullptr;
+  const routing::Cluster& cluster = config->clusters[index];
+  std::string key = Key(cluster);
+  auto it = clusters_.find(key);
+  if (it != clusters_.end()) return it->second.get();
+  auto state = std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_);
+  ClusterState* raw = state.get();
+  clusters_.emplace(std::move(key), std::move(state));
+  return raw;
+}
+
+void ClusterManager::Apply(const std::shared_ptr<const routing::Config>& config) {
+  std::unordered_map<std::string, std::unique_ptr<ClusterState>> next;
+  for (const routing::Cluster& cluster : config->clusters) {
+    std::string key = Key(cluster);
+    auto it = clusters_.find(key);
+    if (it != clusters_.end()) {
+      it->second->UpdateConfig(config, cluster);
+      next.emplace(std::move(key), std::move(it->second));
+      clusters_.erase(it);
+    } else if (next.find(key) == next.end()) {
+      next.emplace(std::move(key),
+                   std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_));
+    }
+  }
+  for (auto& [key, state] : clusters_) {
+    state->Retire();
+    retired_.push_back(std::move(state));
+  }
+  clusters_ = std::move(next);
+  CollectGarbage();
+}
+
+void ClusterManager::CollectGarbage() {
+  std::erase_if(retired_, [](const std::unique_ptr<ClusterState>& s) { return s->unused(); });
+}
+
+void ClusterManager::RetireAll() {
+  for (auto& [key, state] : clusters_) {
+    state->Retire();
+    retired_.push_back(std::move(state));
+  }
+  clusters_.clear();
+  CollectGarbage();
+}
+
+}  // namespace gh::gateway

@@ -1,0 +1,100 @@
+// Per-worker state of every upstream cluster: endpoint pools, active request
+// counts (for least-request balancing and circuit breakers), health. Keyed
+// by cluster name + config fingerprint, so a reload that leaves a cluster
+// unchanged keeps its warm connections; removed clusters are retired (idle
+// connections closed, busy ones finish) and freed once unused.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/random.h"
+#include "gateway/upstream_pool.h"
+#include "routing/model.h"
+
+namespace gh::gateway {
+
+class Dispatcher;
+
+struct EndpointState {
+  sockaddr_storage address{};
+  std::string address_string;  // ip:port, for logs
+  std::unique_ptr<EndpointPool> pool;
+  uint32_t active_requests = 0;
+  uint32_t weight = 1;
+  bool healthy = true;
+};
+
+class ClusterState {
+ public:
+  ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
+               const routing::Cluster& cluster, uint32_t workers);
+  ~ClusterState();
+  ClusterState(const ClusterState&) = delete;
+  ClusterState& operator=(const ClusterState&) = delete;
+
+  const routing::Cluster& cluster() const { return *cluster_; }
+  const routing::ProxySettings& proxy() const { return config_->proxy; }
+  std::vector<EndpointState>& endpoints() { return endpoints_; }
+
+  // Picks an endpoint for a new request, avoiding `avoid` when another is
+  // available (retries prefer a different host). nullopt: no healthy endpoint.
+  std::optional<size_t> PickEndpoint(Random& random, std::optional<size_t> avoid);
+
+  // Circuit-breaker limits for this worker's share.
+  uint32_t max_connections() const { return max_connections_; }
+  uint32_t max_pending() const { return max_pending_; }
+  uint32_t max_requests() const { return max_requests_; }
+  uint32_t buffer_limit() const { return config_->proxy.connection_buffer_bytes; }
+  uint64_t connect_timeout_ms() const;
+  uint64_t idle_timeout_ms() const;
+
+  uint32_t connections = 0;  // open or connecting, all endpoints
+  uint32_t pending = 0;      // waiting for a connection, all endpoints
+  uint32_t active_requests = 0;
+
+  void Retire();
+  bool retired() const { return retired_; }
+  bool unused() const;
+  void UpdateConfig(std::shared_ptr<const routing::Config> config, const routing::Cluster& cluster);
+
+ private:
+  std::shared_ptr<const routing::Config> config_;  // keeps cluster_ alive
+  const routing::Cluster* cluster_;
+  std::vector<EndpointState> endpoints_;
+  uint32_t max_connections_;
+  uint32_t max_pending_;
+  uint32_t max_requests_;
+  uint64_t rr_next_ = 0;
+  bool retired_ = false;
+};
+
+class ClusterManager {
+ public:
+  ClusterManager(Dispatcher& dispatcher, uint32_t workers)
+      : dispatcher_(dispatcher), workers_(workers) {}
+
+  // The state for cluster `index` of `config` (created on first use).
+  ClusterState* Get(const std::shared_ptr<const routing::Config>& config, uint32_t index);
+  // A new snapshot: warm states for its clusters, retire the others.
+  void Apply(const std::shared_ptr<const routing::Config>& config);
+  // Frees retired clusters nobody uses any more.
+  void CollectGarbage();
+  void RetireAll();
+  size_t size() const { return clusters_.size(); }
+
+ private:
+  static std::string Key(const routing::Cluster& cluster);
+
+  Dispatcher& dispatcher_;
+  uint32_t workers_;
+  std::unordered_map<std::string, std::unique_ptr<ClusterState>> clusters_;
+  std::vector<std::unique_ptr<ClusterState>> retired_;
+};
+
+}  // namespace gh::gateway

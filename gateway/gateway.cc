@@ -1,1 +1,0 @@
-// All I/O: loops, listeners, connections, codecs, proxying, upstream pools.

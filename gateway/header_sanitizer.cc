@@ -1,0 +1,147 @@
+#include "gateway/header_sanitizer.h"
+
+#include <array>
+#include <vector>
+
+#include "base/strings.h"
+
+namespace gh::gateway {
+namespace {
+
+constexpr std::array<std::string_view, 6> kConnectionSpecific = {
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"};
+
+// Fields a client may not strip by naming them in Connection: framing and
+// what the gateway itself adds after sanitising.
+constexpr std::array<std::string_view, 5> kProtectedFromConnection = {
+    "host", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-request-id"};
+
+bool IsProtected(std::string_view name) {
+  for (std::string_view p : kProtectedFromConnection) {
+    if (p == name) return true;
+  }
+  return false;
+}
+
+bool IsInternalHeader(std::string_view name) {
+  return name.starts_with("x-envoy-") || name.starts_with("x-gatehouse-");
+}
+
+}  // namespace
+
+bool RemoveHopByHopHeaders(http::HeaderMap& headers) {
+  bool upgrade_requested = false;
+  std::vector<std::string> named;
+  for (const http::Header& h : headers) {
+    if (h.name != "connection") continue;
+    for (std::string_view token : SplitList(h.value)) {
+      std::string lowered = AsciiLowered(token);
+      if (lowered == "upgrade") upgrade_requested = true;
+      if (!IsProtected(lowered)) named.push_back(std::move(lowered));
+    }
+  }
+  // "TE: trailers" is the one TE value that may pass (gRPC needs it).
+  bool te_trailers = false;
+  if (const std::string* te = headers.Get("te")) te_trailers = ListHasToken(*te, "trailers");
+  auto& fields = headers.fields();
+  std::erase_if(fields, [&](const http::Header& h) {
+    for (std::string_view c : kConnectionSpecific) {
+      if (h.name == c) return true;
+    }
+    for (const std::string& n : named) {
+      if (h.name == n) return true;
+    }
+    return false;
+  });
+  if (te_trailers) headers.Add("te", "trailers");
+  return upgrade_requested;
+}
+
+SanitizeVerdict SanitizeRequestHeaders(http::HeaderMap& headers,
+                                       const RequestSanitizeOptions& options, Random& random) {
+  auto& fields = headers.fields();
+  for (const http::Header& h : fields) {
+    if (h.name.find('_') != std::string::npos &&
+        options.underscores == routing::HeadersWithUnderscores::kRejectRequest) {
+      return {400, "header_name_with_underscore"};
+    }
+  }
+  if (options.underscores == routing::HeadersWithUnderscores::kDropHeader) {
+    std::erase_if(fields,
+                  [](const http::Header& h) { return h.name.find('_') != std::string::npos; });
+  }
+  RemoveHopByHopHeaders(headers);
+  if (options.trusted_hops == 0) {
+    std::erase_if(fields, [](const http::Header& h) { return IsInternalHeader(h.name); });
+  }
+  if (!options.peer_ip.empty()) headers.Append("x-forwarded-for", options.peer_ip);
+  if (options.trusted_hops == 0 || !headers.Has("x-forwarded-proto")) {
+    headers.Set("x-forwarded-proto", std::string(options.scheme));
+  }
+  const std::string* id = headers.Get("x-request-id");
+  if (id == nullptr || headers.Count("x-request-id") != 1 || !IsValidRequestId(*id)) {
+    headers.Set("x-request-id", GenerateRequestId(random));
+  }
+  return {};
+}
+
+void SanitizeResponseHeaders(http::HeaderMap& headers, std::string_view server_header,
+                             bool keep_upgrade) {
+  std::string upgrade;
+  if (keep_upgrade) {
+    if (const std::string* u = headers.Get("upgrade")) upgrade = *u;
+  }
+  RemoveHopByHopHeaders(headers);
+  std::erase_if(headers.fields(), [](const http::Header& h) { return IsInternalHeader(h.name); });
+  if (keep_upgrade && !upgrade.empty()) {
+    headers.Add("connection", "upgrade");
+    headers.Add("upgrade", std::move(upgrade));
+  }
+  if (!server_header.empty()) headers.Set("server", std::string(server_header));
+}
+
+std::string OriginalClientIp(const http::HeaderMap& headers, std::string_view peer_ip,
+                             uint32_t trusted_hops) {
+  if (trusted_hops == 0) return std::string(peer_ip);
+  std::vector<std::string_view> hops;
+  for (const http::Header& h : headers) {
+    if (h.name != "x-forwarded-for") continue;
+    for (std::string_view hop : SplitList(h.value))
+      hops.push_back(hop);
+  }
+  if (hops.size() < trusted_hops) return std::string(peer_ip);
+  return std::string(hops[hops.size() - trusted_hops]);
+}
+
+std::string GenerateRequestId(Random& random) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t hi = random.Next();
+  uint64_t lo = random.Next();
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                  // version 4
+  lo = (lo & ~(0xC000ULL << 48)) | (0x8000ULL << 48);  // variant 10
+  std::string out;
+  out.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    out.push_back(kHex[(hi >> (i * 4)) & 0xF]);
+    if (i == 8 || i == 4) out.push_back('-');
+  }
+  out.push_back('-');
+  for (int i = 15; i >= 0; --i) {
+    out.push_back(kHex[(lo >> (i * 4)) & 0xF]);
+    if (i == 12) out.push_back('-');
+  }
+  return out;
+}
+
+bool IsValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '-' || c == '_' || c == '.' || c == ':' || c == '+' || c == '/' ||
+                    c == '=';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace gh::gateway

@@ -1,0 +1,747 @@
+#include "gateway/proxy_stream.h"
+
+#include <chrono>
+
+#include "base/strings.h"
+#include "gateway/cluster_manager.h"
+#include "gateway/header_sanitizer.h"
+#include "gateway/worker.h"
+#include "routing/actions.h"
+#include "routing/path_normalizer.h"
+#include "routing/retry.h"
+#include "routing/route_table.h"
+#include "routing/server_select.h"
+
+namespace gh::gateway {
+namespace {
+
+// A request body up to this size is kept so a retry can replay it.
+constexpr size_t kRetryBufferLimit = 64 * 1024;
+
+int64_t WallClockMicros() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string_view HostOf(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    return close == std::string_view::npos ? authority : authority.substr(0, close + 1);
+  }
+  const size_t colon = authority.rfind(':');
+  return colon == std::string_view::npos ? authority : authority.substr(0, colon);
+}
+
+routing::RequestView ViewOf(const RequestHead& request, const DownstreamInfo& info) {
+  routing::RequestView view;
+  view.method = request.method;
+  view.scheme = request.scheme;
+  view.authority = request.authority;
+  view.path = request.path;
+  view.headers = &request.headers;
+  view.port = info.listener_port;
+  view.source_ip = info.peer_ip;
+  return view;
+}
+
+}  // namespace
+
+ProxyStream::ProxyStream(Worker& worker, DownstreamStream& downstream,
+                         std::shared_ptr<const DownstreamInfo> info)
+    : worker_(worker),
+      downstream_(&downstream),
+      info_(std::move(info)),
+      route_timer_(worker.dispatcher().timers(), [this] { OnRouteTimeout(); }),
+      per_try_timer_(worker.dispatcher().timers(), [this] { OnPerTryTimeout(); }),
+      idle_timer_(worker.dispatcher().timers(), [this] { OnIdleTimeout(); }),
+      retry_timer_(worker.dispatcher().timers(), [this] { StartAttempt(); }) {}
+
+ProxyStream::~ProxyStream() {
+  // Normally Finish ran; a stream torn down with its worker still releases
+  // what it holds.
+  if (!finished_) {
+    downstream_ = nullptr;
+    ReleaseUpstream(true);
+    if (counted_active_ && cluster_ != nullptr) --cluster_->active_requests;
+  }
+}
+
+void ProxyStream::OnRequestHeaders(RequestHead&& head, bool end_stream) {
+  start_ms_ = worker_.dispatcher().Now();
+  start_time_us_ = WallClockMicros();
+  snapshot_ = worker_.snapshot();
+  request_ = std::move(head);
+  original_path_ = request_.path;
+  request_end_ = end_stream;
+  TouchIdle();
+
+  const routing::ProxySettings& proxy = snapshot_->config->proxy;
+  RequestSanitizeOptions options;
+  options.trusted_hops = proxy.trusted_hops;
+  options.underscores = proxy.headers_with_underscores;
+  options.scheme = request_.scheme;
+  options.peer_ip = info_->peer_ip;
+  const SanitizeVerdict verdict =
+      SanitizeRequestHeaders(request_.headers, options, worker_.random());
+  if (verdict.status != 0) {
+    LocalReply(verdict.status, "DPE", verdict.detail, verdict.detail);
+    return;
+  }
+  Route();
+  if (!finished_ && request_end_) OnRequestEnd();
+}
+
+void ProxyStream::Route() {
+  const routing::Config& config = *snapshot_->config;
+  const routing::Listener* listener = nullptr;
+  for (const routing::Listener& l : config.listeners) {
+    if (l.name == info_->listener_name) listener = &l;
+  }
+  if (listener == nullptr || listener->servers.empty()) {
+    LocalReply(404, "NR", "listener_not_found", "");
+    return;
+  }
+  const routing::Server* server = routing::SelectServerBySni(*listener, info_->sni);
+  if (server == nullptr || server->http_routes == nullptr) {
+    LocalReply(404, "NR", "route_not_found", "");
+    return;
+  }
+  if (server->https_redirect && !info_->tls) {
+    http::HeaderMap extra;
+    extra.Add("location", "https://" + std::string(HostOf(request_.authority)) + request_.path);
+    LocalReply(301, "", "https_redirect", "", &extra);
+    return;
+  }
+
+  // One normaliser for routing (and later authorization): the upstream sees
+  // the normalised path too, so both agree on what was asked for.
+  routing::NormalizedPath path =
+      routing::NormalizePath(request_.path, config.proxy.path_normalization);
+  if (path.verdict == routing::NormalizedPath::Verdict::kReject) {
+    LocalReply(400, "DPE", "path_normalization_failed", "invalid path");
+    return;
+  }
+  if (path.verdict == routing::NormalizedPath::Verdict::kRedirect) {
+    http::HeaderMap extra;
+    extra.Add("location", path.path);
+    LocalReply(307, "", "path_normalization_redirect", "", &extra);
+    return;
+  }
+  request_.path = std::move(path.path);
+
+  const routing::HttpRouteResult result = server->http_routes->Match(ViewOf(request_, *info_));
+  if (result.route == nullptr) {
+    if (!result.host_matched && routing::OtherServerCovers(*listener, server, request_.authority)) {
+      LocalReply(421, "NR", "misdirected_request", "misdirected request");
+      return;
+    }
+    LocalReply(404, "NR", "route_not_found", "");
+    return;
+  }
+  route_ = result.route;
+
+  if (const auto* direct = std::get_if<routing::DirectResponseAction>(&route_->action)) {
+    http::HeaderMap extra;
+    routing::ApplyResponseHeaderOps(*route_, nullptr, extra);
+    LocalReply(static_cast<int>(direct->status), "", "direct_response", direct->body, &extra);
+    return;
+  }
+  if (const auto* redirect = std::get_if<routing::RedirectAction>(&route_->action)) {
+    http::HeaderMap extra;
+    extra.Add("location", routing::RedirectLocation(*redirect, *route_, ViewOf(request_, *info_)));
+    LocalReply(static_cast<int>(redirect->code), "", "redirect", "", &extra);
+    return;
+  }
+  Forward(*route_, std::get<routing::ForwardAction>(route_->action));
+}
+
+void ProxyStream::Forward(const routing::Route& route, const routing::ForwardAction& action) {
+  destination_ = routing::PickDestination(action, worker_.random());
+  if (destination_ == nullptr) {
+    LocalReply(503, "UH", "no_destination", "no healthy upstream");
+    return;
+  }
+  const uint64_t max_body = route.max_request_body_bytes != 0
+                                ? route.max_request_body_bytes
+                                : snapshot_->config->proxy.max_request_body_bytes;
+  if (max_body != 0 && request_.content_length.value_or(0) > max_body) {
+    LocalReply(413, "", "request_payload_too_large", "payload too large");
+    return;
+  }
+  retries_left_ = route.retries.attempts;
+  if (!request_.upgrade.empty()) body_replayable_ = false;
+  if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
+  StartAttempt();
+}
+
+void ProxyStream::StartAttempt() {
+  if (finished_) return;
+  cluster_ = worker_.clusters().Get(snapshot_->config, destination_->cluster);
+  if (cluster_ == nullptr) {
+    LocalReply(503, "NC", "cluster_not_found", "cluster not found");
+    return;
+  }
+  if (!counted_active_) {
+    if (cluster_->active_requests >= cluster_->max_requests()) {
+      LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
+      return;
+    }
+    ++cluster_->active_requests;
+    counted_active_ = true;
+  }
+  endpoint_ = cluster_->PickEndpoint(worker_.random(), previous_endpoint_);
+  if (!endpoint_) {
+    LocalReply(503, "UH", "no_healthy_upstream", "no healthy upstream");
+    return;
+  }
+  EndpointState& endpoint = cluster_->endpoints()[*endpoint_];
+  ++endpoint.active_requests;
+  upstream_host_ = endpoint.address_string;
+  ++attempts_;
+  upstream_request_start_ms_ = worker_.dispatcher().Now();
+  waiting_for_pool_ = true;
+  const bool fresh = force_fresh_connection_;
+  force_fresh_connection_ = false;
+  EndpointPool* pool = endpoint.pool.get();
+  EndpointPool::WaiterHandle handle;
+  if (pool->Acquire(this, fresh, &handle)) {
+    waiter_ = handle;
+    waiter_pool_ = pool;
+  }
+}
+
+void ProxyStream::OnPoolReady(UpstreamStream& stream) {
+  waiting_for_pool_ = false;
+  waiter_pool_ = nullptr;
+  if (finished_) {
+    stream.Reset();
+    return;
+  }
+  upstream_ = &stream;
+  upstream_local_address_ = stream.upstream_local_address();
+  SendRequestToUpstream();
+}
+
+void ProxyStream::SendRequestToUpstream() {
+  RequestHead head;
+  head.method = request_.method;
+  head.scheme = request_.scheme;
+  head.authority = request_.authority;
+  head.path = request_.path;
+  head.protocol = request_.protocol;
+  head.headers = request_.headers;
+  head.content_length = request_.content_length;
+  head.upgrade = request_.upgrade;
+  if (auto path = routing::RewritePath(*route_, head.path)) head.path = std::move(*path);
+  if (auto authority = routing::RewriteAuthority(*route_, destination_)) {
+    head.authority = std::move(*authority);
+  }
+  routing::ApplyRequestHeaderOps(*route_, destination_, head.headers);
+  const bool end_stream = request_end_ && body_.empty() && !request_trailers_.has_value();
+  body_sent_ = 0;
+  upstream_->SendHeaders(head, end_stream);
+  if (upstream_ == nullptr) return;
+  if (!end_stream) SendBufferedBody();
+  if (request_end_ && upstream_ != nullptr) {
+    const uint64_t per_try = static_cast<uint64_t>(route_->retries.per_try_timeout.count());
+    if (per_try > 0) per_try_timer_.Arm(per_try);
+  }
+}
+
+void ProxyStream::SendBufferedBody() {
+  // Send what the current upstream has not seen yet.
+  size_t skip = body_sent_;
+  constexpr size_t kSpans = 16;
+  ByteSpan spans[kSpans];
+  while (upstream_ != nullptr && body_sent_ < body_.size()) {
+    const size_t count = body_.Peek(spans, kSpans);
+    size_t offset = 0;
+    for (size_t i = 0; i < count && upstream_ != nullptr; ++i) {
+      std::string_view span(spans[i].data, spans[i].size);
+      if (offset + span.size() <= skip) {
+        offset += span.size();
+        continue;
+      }
+      if (skip > offset) span.remove_prefix(skip - offset);
+      offset += spans[i].size;
+      upstream_->SendData(span, false);
+      body_sent_ += span.size();
+      skip = body_sent_;
+    }
+    if (count < kSpans) break;
+  }
+  if (upstream_ == nullptr) return;
+  if (!body_replayable_) {
+    body_.Drain(body_sent_);
+    body_sent_ = 0;
+  }
+  if (request_end_) {
+    if (request_trailers_.has_value()) {
+      upstream_->SendTrailers(*request_trailers_);
+    } else {
+      upstream_->SendData({}, true);
+    }
+  }
+  if (upstream_ != nullptr && upstream_->AboveHighWatermark()) {
+    SetDownstreamReadDisabled(true);
+  } else {
+    SetDownstreamReadDisabled(false);
+  }
+}
+
+void ProxyStream::OnRequestData(std::string_view data, bool end_stream) {
+  bytes_received_ += data.size();
+  if (finished_) return;
+  TouchIdle();
+  if (tunnel_) {
+    if (upstream_ != nullptr) {
+      upstream_->SendData(data, end_stream);
+      if (upstream_->AboveHighWatermark()) SetDownstreamReadDisabled(true);
+    }
+    if (end_stream) {
+      request_end_ = true;
+      if (response_complete_) Finish();
+    }
+    return;
+  }
+  const uint64_t max_body = route_ != nullptr && route_->max_request_body_bytes != 0
+                                ? route_->max_request_body_bytes
+                                : snapshot_->config->proxy.max_request_body_bytes;
+  if (max_body != 0 && bytes_received_ > max_body) {
+    LocalReply(413, "", "request_payload_too_large", "payload too large");
+    return;
+  }
+  if (end_stream) request_end_ = true;
+  const bool streaming_now = upstream_ != nullptr && body_sent_ == body_.size();
+  if (body_replayable_ && body_.size() + data.size() > kRetryBufferLimit) {
+    // Too big to replay: retries end here; keep only what is unsent.
+    body_replayable_ = false;
+    body_.Drain(body_sent_);
+    body_sent_ = 0;
+  }
+  if (streaming_now) {
+    if (body_replayable_) {
+      body_.Append(data);
+      body_sent_ += data.size();
+    }
+    upstream_->SendData(data, end_stream);
+    if (upstream_ != nullptr && upstream_->AboveHighWatermark()) SetDownstreamReadDisabled(true);
+  } else {
+    body_.Append(data);
+    if (upstream_ != nullptr) {
+      SendBufferedBody();
+    } else if (body_.size() - body_sent_ > snapshot_->config->proxy.connection_buffer_bytes) {
+      SetDownstreamReadDisabled(true);  // no upstream yet: stop reading
+    }
+  }
+  if (end_stream) OnRequestEnd();
+}
+
+void ProxyStream::OnRequestTrailers(http::HeaderMap&& trailers) {
+  if (finished_) return;
+  request_trailers_ = std::move(trailers);
+  request_end_ = true;
+  if (upstream_ != nullptr && body_sent_ == body_.size()) {
+    upstream_->SendTrailers(*request_trailers_);
+  }
+  OnRequestEnd();
+}
+
+void ProxyStream::OnRequestEnd() {
+  if (route_ == nullptr || finished_) return;
+  // Envoy semantics: the route timeout runs from the end of the request.
+  const auto timeout =
+      route_->timeout.count() > 0 ? route_->timeout : snapshot_->config->proxy.request_timeout;
+  if (timeout.count() > 0 && !route_timer_.armed()) {
+    route_timer_.Arm(static_cast<uint64_t>(timeout.count()));
+  }
+  const uint64_t per_try = static_cast<uint64_t>(route_->retries.per_try_timeout.count());
+  if (per_try > 0 && upstream_ != nullptr && !per_try_timer_.armed()) per_try_timer_.Arm(per_try);
+}
+
+void ProxyStream::OnDownstreamWritable() {
+  SetUpstreamReadDisabled(false);
+}
+
+void ProxyStream::OnDownstreamReset(StreamResetReason) {
+  downstream_ = nullptr;
+  downstream_read_disabled_ = false;
+  if (finished_) return;
+  AddFlag("DC");
+  if (response_code_details_.empty()) response_code_details_ = "downstream_remote_disconnect";
+  ReleaseUpstream(true);
+  Finish();
+}
+
+void ProxyStream::OnResponseHeaders(ResponseHead&& head, bool end_stream) {
+  if (finished_) return;
+  per_try_timer_.Cancel();
+  TouchIdle();
+  upstream_service_time_ms_ =
+      static_cast<int64_t>(worker_.dispatcher().Now() - upstream_request_start_ms_);
+  if (end_stream) {
+    upstream_ = nullptr;  // the codec is done with us
+  }
+  if (ShouldRetry(StreamResetReason::kRemoteReset, head.status)) {
+    ReleaseUpstream(true);
+    ScheduleRetry();
+    return;
+  }
+  if (end_stream) ReleaseUpstream(false);
+  response_code_ = head.status;
+  response_started_ = true;
+  response_code_details_ = "via_upstream";
+  const bool upgrade = head.status == 101 && !request_.upgrade.empty();
+  SanitizeResponseHeaders(head.headers, snapshot_->config->proxy.server_header, upgrade);
+  if (route_ != nullptr) routing::ApplyResponseHeaderOps(*route_, destination_, head.headers);
+  if (upgrade) {
+    tunnel_ = true;
+    route_timer_.Cancel();  // a tunnel lives as long as its peers want
+  }
+  if (downstream_ != nullptr) downstream_->SendHeaders(head, end_stream);
+  if (end_stream) {
+    response_complete_ = true;
+    Finish();
+  }
+}
+
+void ProxyStream::OnResponseData(std::string_view data, bool end_stream) {
+  if (finished_) return;
+  bytes_sent_ += data.size();
+  TouchIdle();
+  if (end_stream && !tunnel_) {
+    upstream_ = nullptr;
+    ReleaseUpstream(false);
+  }
+  if (downstream_ != nullptr) {
+    downstream_->SendData(data, end_stream);
+    if (!end_stream && downstream_ != nullptr && downstream_->AboveHighWatermark()) {
+      SetUpstreamReadDisabled(true);
+    }
+  }
+  if (end_stream) {
+    response_complete_ = true;
+    if (!tunnel_ || request_end_) Finish();
+  }
+}
+
+void ProxyStream::OnResponseTrailers(http::HeaderMap&& trailers) {
+  if (finished_) return;
+  upstream_ = nullptr;
+  ReleaseUpstream(false);
+  if (downstream_ != nullptr) downstream_->SendTrailers(trailers);
+  response_complete_ = true;
+  Finish();
+}
+
+void ProxyStream::OnUpstreamWritable() {
+  if (body_.size() - body_sent_ <= snapshot_->config->proxy.connection_buffer_bytes) {
+    SetDownstreamReadDisabled(false);
+  }
+}
+
+void ProxyStream::OnUpstreamReset(StreamResetReason reason, std::string_view detail) {
+  upstream_ = nullptr;
+  upstream_read_disabled_ = false;
+  if (finished_) return;
+  per_try_timer_.Cancel();
+  ReleaseUpstream(false);
+  if (response_started_) {
+    // Too late for a local reply: cut the downstream too.
+    AddFlag(tunnel_ ? "UC" : "UR");
+    upstream_failure_reason_ = std::string(detail);
+    response_code_details_ = "upstream_reset_after_response_started";
+    if (downstream_ != nullptr) downstream_->Reset();
+    Finish();
+    return;
+  }
+  HandleUpstreamFailure(reason, detail);
+}
+
+void ProxyStream::OnPoolFailure(StreamResetReason reason, std::string_view detail) {
+  waiting_for_pool_ = false;
+  waiter_pool_ = nullptr;
+  if (finished_) return;
+  ReleaseUpstream(false);
+  HandleUpstreamFailure(reason, detail);
+}
+
+void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_view detail) {
+  upstream_failure_reason_ = std::string(detail);
+  // The keep-alive race: a reused connection the origin had already closed.
+  // Nothing was processed, so one retry on a fresh connection is safe.
+  if (reason == StreamResetReason::kConnectionTermination && last_attempt_reused_ &&
+      !stale_retry_used_ && body_replayable_ && bytes_sent_ == 0) {
+    stale_retry_used_ = true;
+    force_fresh_connection_ = true;
+    StartAttempt();
+    return;
+  }
+  if (ShouldRetry(reason, 0)) {
+    ScheduleRetry();
+    return;
+  }
+  if (attempts_ > 1) AddFlag("URX");  // retried, and giving up now
+  switch (reason) {
+    case StreamResetReason::kConnectionFailure:
+      LocalReply(503, "UF", "upstream_reset_before_response_started{connection_failure}",
+                 "upstream connect error or disconnect/reset before headers. reset reason: "
+                 "connection failure");
+      return;
+    case StreamResetReason::kOverflow:
+      LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
+      return;
+    case StreamResetReason::kProtocolError:
+      LocalReply(502, "UPE", "upstream_reset_before_response_started{protocol_error}",
+                 "upstream protocol error");
+      return;
+    case StreamResetReason::kRefusedStream:
+      LocalReply(503, "UR", "upstream_reset_before_response_started{refused_stream}",
+                 "upstream refused stream");
+      return;
+    default:
+      LocalReply(503, "UC", "upstream_reset_before_response_started{connection_termination}",
+                 "upstream connect error or disconnect/reset before headers. reset reason: "
+                 "connection termination");
+      return;
+  }
+}
+
+bool ProxyStream::ShouldRetry(StreamResetReason reason, int status) const {
+  if (route_ == nullptr || response_started_ || finished_ || !body_replayable_) return false;
+  if (retries_left_ == 0) return false;
+  routing::AttemptResult result;
+  if (status != 0) {
+    result.outcome = routing::AttemptOutcome::kResponse;
+    result.status = static_cast<uint32_t>(status);
+  } else {
+    switch (reason) {
+      case StreamResetReason::kConnectionFailure:
+        result.outcome = routing::AttemptOutcome::kConnectFailure;
+        break;
+      case StreamResetReason::kRefusedStream:
+        result.outcome = routing::AttemptOutcome::kRefusedStream;
+        break;
+      case StreamResetReason::kOverflow:
+        return false;
+      case StreamResetReason::kLocalReset:  // our per-try timer fired
+        result.outcome = routing::AttemptOutcome::kPerTryTimeout;
+        break;
+      default:
+        result.outcome = request_end_ && body_sent_ == body_.size()
+                             ? routing::AttemptOutcome::kReset
+                             : routing::AttemptOutcome::kResetBeforeRequest;
+        break;
+    }
+  }
+  const uint32_t retries_done = route_->retries.attempts - retries_left_;
+  return routing::ShouldRetry(route_->retries, result, retries_done, request_.method);
+}
+
+void ProxyStream::ScheduleRetry() {
+  --retries_left_;
+  previous_endpoint_ = last_endpoint_;
+  const uint32_t retry = route_->retries.attempts - retries_left_;
+  const auto backoff = routing::RetryBackoff(route_->retries, retry, worker_.random());
+  retry_timer_.Arm(static_cast<uint64_t>(backoff.count()));
+}
+
+void ProxyStream::OnRouteTimeout() {
+  if (finished_) return;
+  AddFlag("UT");
+  upstream_failure_reason_ = "response_timeout";
+  if (!response_started_) {
+    ReleaseUpstream(true);
+    LocalReply(504, "", "response_timeout", "upstream request timeout");
+    return;
+  }
+  response_code_details_ = "response_timeout";
+  ReleaseUpstream(true);
+  if (downstream_ != nullptr) downstream_->Reset();
+  Finish();
+}
+
+void ProxyStream::OnPerTryTimeout() {
+  if (finished_ || response_started_) return;
+  ReleaseUpstream(true);
+  upstream_failure_reason_ = "per_try_timeout";
+  if (ShouldRetry(StreamResetReason::kLocalReset, 0)) {
+    ScheduleRetry();
+    return;
+  }
+  AddFlag("UT");
+  LocalReply(504, "", "upstream_per_try_timeout", "upstream request timeout");
+}
+
+void ProxyStream::OnIdleTimeout() {
+  if (finished_) return;
+  AddFlag("SI");
+  if (!response_started_) {
+    ReleaseUpstream(true);
+    LocalReply(request_end_ ? 504 : 408, "", "stream_idle_timeout", "stream timeout");
+    return;
+  }
+  response_code_details_ = "stream_idle_timeout";
+  ReleaseUpstream(true);
+  if (downstream_ != nullptr) downstream_->Reset();
+  Finish();
+}
+
+void ProxyStream::TouchIdle() {
+  const int64_t idle = snapshot_ ? snapshot_->config->proxy.stream_idle_timeout.count() : 0;
+  if (idle <= 0) return;
+  // Re-arming on every chunk is an O(log n) set update; skip it while the
+  // deadline is still far (a quarter of the timeout of slack is fine).
+  const uint64_t now = worker_.dispatcher().Now();
+  const uint64_t wanted = now + static_cast<uint64_t>(idle);
+  if (idle_timer_.armed() && idle_timer_.deadline() + static_cast<uint64_t>(idle) / 4 > wanted) {
+    return;
+  }
+  idle_timer_.Arm(static_cast<uint64_t>(idle));
+}
+
+void ProxyStream::ReleaseUpstream(bool reset) {
+  if (upstream_ != nullptr) {
+    UpstreamStream* upstream = upstream_;
+    upstream_ = nullptr;
+    if (upstream_read_disabled_) {
+      upstream->ReadDisable(false);
+      upstream_read_disabled_ = false;
+    }
+    last_attempt_reused_ = upstream->reused_connection();
+    if (reset) upstream->Reset();
+  }
+  upstream_read_disabled_ = false;
+  if (waiting_for_pool_ && waiter_pool_ != nullptr) {
+    waiter_pool_->Cancel(waiter_);
+  }
+  waiting_for_pool_ = false;
+  waiter_pool_ = nullptr;
+  if (endpoint_ && cluster_ != nullptr) {
+    --cluster_->endpoints()[*endpoint_].active_requests;
+    last_endpoint_ = endpoint_;
+    endpoint_.reset();
+  }
+}
+
+void ProxyStream::LocalReply(int status, std::string_view flag, std::string_view details,
+                             std::string_view body, const http::HeaderMap* extra_headers) {
+  if (finished_) return;
+  ReleaseUpstream(true);
+  response_code_ = status;
+  AddFlag(flag);
+  response_code_details_ = std::string(details);
+  if (downstream_ == nullptr) {
+    Finish();
+    return;
+  }
+  if (response_started_) {
+    downstream_->Reset();
+    Finish();
+    return;
+  }
+  ResponseHead head;
+  head.status = status;
+  if (extra_headers != nullptr) head.headers = *extra_headers;
+  if (!body.empty() && !head.headers.Has("content-type")) {
+    head.headers.Add("content-type", "text/plain");
+  }
+  const std::string& server =
+      snapshot_ ? snapshot_->config->proxy.server_header : worker_.proxy_settings().server_header;
+  if (!server.empty()) head.headers.Set("server", server);
+  head.content_length = body.size();
+  response_started_ = true;
+  downstream_->SendHeaders(head, body.empty());
+  if (!body.empty() && downstream_ != nullptr) downstream_->SendData(body, true);
+  bytes_sent_ += body.size();
+  response_complete_ = true;
+  Finish();
+}
+
+void ProxyStream::AddFlag(std::string_view flag) {
+  if (flag.empty()) return;
+  for (std::string_view existing : SplitList(response_flags_)) {
+    if (existing == flag) return;
+  }
+  if (!response_flags_.empty()) response_flags_.push_back(',');
+  response_flags_.append(flag);
+}
+
+void ProxyStream::SetDownstreamReadDisabled(bool disabled) {
+  if (downstream_read_disabled_ == disabled || downstream_ == nullptr) return;
+  downstream_read_disabled_ = disabled;
+  downstream_->ReadDisable(disabled);
+}
+
+void ProxyStream::SetUpstreamReadDisabled(bool disabled) {
+  if (upstream_read_disabled_ == disabled || upstream_ == nullptr) return;
+  upstream_read_disabled_ = disabled;
+  upstream_->ReadDisable(disabled);
+}
+
+void ProxyStream::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  route_timer_.Cancel();
+  per_try_timer_.Cancel();
+  idle_timer_.Cancel();
+  retry_timer_.Cancel();
+  ReleaseUpstream(!response_complete_ || tunnel_);
+  if (counted_active_ && cluster_ != nullptr) {
+    --cluster_->active_requests;
+    counted_active_ = false;
+  }
+  Log();
+  if (downstream_ != nullptr) {
+    SetDownstreamReadDisabled(false);
+    DownstreamStream* downstream = downstream_;
+    downstream_ = nullptr;
+    downstream->Done();
+  }
+}
+
+void ProxyStream::Log() {
+  const uint64_t duration = worker_.dispatcher().Now() - start_ms_;
+  const std::string* xff = request_.headers.Get("x-forwarded-for");
+  const std::string* ua = request_.headers.Get("user-agent");
+  const std::string* request_id = request_.headers.Get("x-request-id");
+  const routing::Cluster* cluster = cluster_ != nullptr ? &cluster_->cluster() : nullptr;
+
+  RequestLabels labels;
+  labels.destination_service = cluster != nullptr ? cluster->host : "unknown";
+  labels.destination_cluster = cluster != nullptr ? cluster->name : "unknown";
+  labels.response_code = std::to_string(response_code_);
+  labels.response_flags = response_flags_.empty() ? "-" : response_flags_;
+  labels.request_protocol = "http";
+  worker_.RecordRequest(labels, duration, bytes_received_, bytes_sent_);
+
+  AccessLogWriter& log = worker_.access_log();
+  if (!log.enabled()) return;
+  AccessLogEntry entry;
+  entry.start_time_us = start_time_us_;
+  entry.method = request_.method;
+  entry.path = original_path_;
+  entry.protocol = request_.protocol;
+  entry.response_code = response_code_;
+  entry.response_flags = response_flags_.empty() ? "-" : response_flags_;
+  entry.response_code_details = response_code_details_;
+  entry.upstream_transport_failure_reason = upstream_failure_reason_;
+  entry.bytes_received = bytes_received_;
+  entry.bytes_sent = bytes_sent_;
+  entry.duration_ms = duration;
+  entry.upstream_service_time_ms = upstream_service_time_ms_;
+  if (xff != nullptr) entry.x_forwarded_for = *xff;
+  if (ua != nullptr) entry.user_agent = *ua;
+  if (request_id != nullptr) entry.request_id = *request_id;
+  entry.authority = request_.authority;
+  entry.upstream_host = upstream_host_;
+  if (cluster != nullptr) entry.upstream_cluster = cluster->name;
+  entry.upstream_local_address = upstream_local_address_;
+  entry.downstream_local_address = info_->local_address;
+  entry.downstream_remote_address = info_->peer_address;
+  entry.requested_server_name = info_->sni;
+  if (route_ != nullptr) entry.route_name = route_->name;
+  log.Log(entry);
+}
+
+}  // namespace gh::gateway

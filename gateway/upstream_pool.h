@@ -1,0 +1,83 @@
+// Per-worker connection pool for one upstream endpoint (HTTP/1.1): idle
+// keep-alive connections reused most-recent-first, new connections up to the
+// cluster's limit, a bounded FIFO of requests waiting for a connection
+// (circuit breakers: 503 UO beyond it), idle timeout shorter than typical
+// origin keep-alive timeouts to avoid the reuse race.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/http_stream.h"
+
+namespace gh::gateway {
+
+class ClusterState;
+class Dispatcher;
+class Http1ClientConnection;
+
+class PoolCallbacks {
+ public:
+  virtual ~PoolCallbacks() = default;
+  // A connection is ready for this request: call stream.Attach-equivalent
+  // through `stream` (already bound to `handler`).
+  virtual void OnPoolReady(UpstreamStream& stream) = 0;
+  virtual void OnPoolFailure(StreamResetReason reason, std::string_view detail) = 0;
+  // The handler that will own the upstream stream once ready.
+  virtual UpstreamHandler& upstream_handler() = 0;
+};
+
+class EndpointPool {
+ public:
+  struct Waiter {
+    PoolCallbacks* callbacks;
+    bool fresh_only;
+  };
+  using WaiterHandle = std::list<Waiter>::iterator;
+
+  EndpointPool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address);
+  ~EndpointPool();
+  EndpointPool(const EndpointPool&) = delete;
+  EndpointPool& operator=(const EndpointPool&) = delete;
+
+  // Serves `callbacks` now (OnPoolReady/OnPoolFailure called synchronously)
+  // or queues it; returns true when queued, with `handle` set for Cancel.
+  bool Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHandle* handle);
+  void Cancel(WaiterHandle handle);
+  // Closes idle connections; active ones close when their request ends.
+  void Retire();
+  bool empty() const { return connections_.empty() && waiters_.empty(); }
+  size_t idle_count() const { return idle_.size(); }
+  size_t active_count() const { return connections_.size() - idle_.size(); }
+  size_t pending_count() const { return waiters_.size(); }
+  Dispatcher& dispatcher() const { return dispatcher_; }
+  ClusterState& cluster() const { return cluster_; }
+
+  // Called by Http1ClientConnection.
+  void OnConnected(Http1ClientConnection* connection);
+  void OnReleased(Http1ClientConnection* connection);
+  void OnClosed(Http1ClientConnection* connection, bool connect_failed, std::string_view detail);
+
+ private:
+  void Assign(Http1ClientConnection* connection, PoolCallbacks* callbacks);
+  bool CanCreateConnection() const;
+  void CreateConnection();
+  void ArmIdle(Http1ClientConnection* connection);
+
+  Dispatcher& dispatcher_;
+  ClusterState& cluster_;
+  sockaddr_storage address_;
+  std::vector<std::unique_ptr<Http1ClientConnection>> connections_;
+  std::vector<Http1ClientConnection*> idle_;  // most recently used last
+  std::list<Waiter> waiters_;
+  size_t connecting_ = 0;
+  bool retired_ = false;
+};
+
+}  // namespace gh::gateway

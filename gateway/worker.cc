@@ -1,0 +1,244 @@
+#include "gateway/worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/log.h"
+#include "gateway/connection.h"
+#include "gateway/http1_server.h"
+#include "gateway/proxy_stream.h"
+
+namespace gh::gateway {
+namespace {
+
+constexpr int kAcceptBatch = 64;
+constexpr uint64_t kHousekeepingMs = 1000;
+
+}  // namespace
+
+Worker::Worker(uint32_t index, uint32_t worker_count)
+    : index_(index), worker_count_(worker_count), random_(EntropySeed() ^ index) {
+  uv_loop_init(&loop_);
+  dispatcher_ = std::make_unique<Dispatcher>(&loop_);
+  clusters_ = std::make_unique<ClusterManager>(*dispatcher_, worker_count_);
+  access_log_ = std::make_unique<AccessLogWriter>(*dispatcher_);
+  housekeeping_timer_ = std::make_unique<Timer>(dispatcher_->timers(), [this] { Housekeeping(); });
+}
+
+Worker::~Worker() {
+  Join();
+  uv_loop_close(&loop_);
+}
+
+void Worker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::Run() {
+  dispatcher_->BindToCurrentThread();
+  housekeeping_timer_->Arm(kHousekeepingMs);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  // The loop ended: every handle is closed. Free what is left.
+  housekeeping_timer_.reset();
+  access_log_.reset();
+  clusters_.reset();
+  dispatcher_.reset();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+}
+
+void Worker::PostSnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> add,
+                          std::vector<std::string> remove,
+                          std::function<void(uint32_t, uint64_t)> applied) {
+  dispatcher_->Post([this, snapshot = std::move(snapshot), add = std::move(add),
+                     remove = std::move(remove), applied = std::move(applied)]() mutable {
+    const uint64_t version = snapshot->version;
+    ApplySnapshot(std::move(snapshot), std::move(add), remove);
+    applied(index_, version);
+  });
+}
+
+void Worker::PostAccessLog(std::shared_ptr<AccessLogSink> sink) {
+  dispatcher_->Post([this, sink = std::move(sink)]() mutable {
+    if (access_log_ != nullptr) access_log_->SetSink(std::move(sink));
+  });
+}
+
+void Worker::PostDrain(std::function<void(uint32_t, size_t)> report) {
+  dispatcher_->Post([this, report = std::move(report)]() mutable {
+    draining_ = true;
+    drain_report_ = std::move(report);
+    StopListeners();
+    std::vector<Http1ServerConnection*> all(connections_.begin(), connections_.end());
+    for (Http1ServerConnection* connection : all)
+      connection->Drain();
+    ReportDrain();
+  });
+}
+
+void Worker::PostStop() {
+  dispatcher_->Post([this] {
+    stopping_ = true;
+    StopListeners();
+    std::vector<Http1ServerConnection*> all(connections_.begin(), connections_.end());
+    for (Http1ServerConnection* connection : all)
+      delete connection;
+    connections_.clear();
+    clusters_->RetireAll();
+    access_log_->Flush();
+    housekeeping_timer_->Cancel();
+    dispatcher_->Close();
+  });
+}
+
+void Worker::PostStatsRequest(std::function<void(WorkerStats)> reply) {
+  dispatcher_->Post([this, reply = std::move(reply)] {
+    WorkerStats copy = stats_;
+    copy.downstream_cx_active = connections_.size();
+    reply(std::move(copy));
+  });
+}
+
+void Worker::ApplySnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> add,
+                           const std::vector<std::string>& remove) {
+  snapshot_ = std::move(snapshot);
+  stats_.config_version_applied = snapshot_->version;
+  clusters_->Apply(snapshot_->config);
+  for (const std::string& name : remove) {
+    auto it = listeners_.find(name);
+    if (it == listeners_.end()) continue;
+    it->second->Close();
+    listeners_.erase(it);
+  }
+  for (ListenerHandoff& handoff : add) {
+    if (draining_) {
+      ::close(handoff.fd);
+      continue;
+    }
+    listeners_[handoff.name] = std::make_unique<WorkerListener>(*this, handoff.name, handoff.fd);
+  }
+}
+
+void Worker::StopListeners() {
+  for (auto& [name, listener] : listeners_)
+    listener->Close();
+  listeners_.clear();
+}
+
+void Worker::OnAccepted(const WorkerListener& listener, int fd) {
+  const routing::ProxySettings& proxy = proxy_settings();
+  const uint32_t share = (proxy.max_connections + worker_count_ - 1) / worker_count_;
+  if (draining_ || connections_.size() >= share) {
+    ++stats_.downstream_cx_rejected;
+    ::close(fd);
+    return;
+  }
+  const routing::Listener* config = nullptr;
+  for (const routing::Listener& l : snapshot_->config->listeners) {
+    if (l.name == listener.name()) config = &l;
+  }
+  if (config == nullptr) {
+    ::close(fd);
+    return;
+  }
+  Connection* connection = Connection::Adopt(*dispatcher_, fd, proxy.connection_buffer_bytes);
+  if (connection == nullptr) return;
+  ++stats_.downstream_cx_total;
+  auto info = std::make_shared<DownstreamInfo>();
+  info->connection_id = (next_connection_id_++ << 8) | index_;
+  info->listener_name = config->name;
+  info->listener_port = config->port;
+  info->peer_ip = connection->PeerIp();
+  info->peer_address = connection->PeerAddressString();
+  info->local_address = connection->LocalAddressString();
+  auto* session = new Http1ServerConnection(*this, connection, std::move(info));
+  connections_.insert(session);
+  session->Start();
+}
+
+std::unique_ptr<StreamHandler> Worker::NewStream(DownstreamStream& downstream,
+                                                 std::shared_ptr<const DownstreamInfo> info) {
+  return std::make_unique<ProxyStream>(*this, downstream, std::move(info));
+}
+
+void Worker::OnDownstreamClosed(Http1ServerConnection* connection) {
+  if (connections_.erase(connection) == 0) return;
+  dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(connection));
+  if (draining_) ReportDrain();
+}
+
+void Worker::ReportDrain() {
+  if (drain_report_) drain_report_(index_, connections_.size());
+}
+
+void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,
+                                          std::string_view detail) {
+  ++stats_.downstream_protocol_errors[std::string(detail)];
+  RequestLabels labels;
+  labels.destination_service = "unknown";
+  labels.destination_cluster = "unknown";
+  labels.response_code = std::to_string(status);
+  labels.response_flags = "DPE";
+  labels.request_protocol = "http";
+  stats_.requests[labels].total += 1;
+}
+
+void Worker::RecordRequest(const RequestLabels& labels, uint64_t duration_ms,
+                           uint64_t request_bytes, uint64_t response_bytes) {
+  RequestMetrics& metrics = stats_.requests[labels];
+  ++metrics.total;
+  metrics.duration_ms.Observe(static_cast<double>(duration_ms));
+  metrics.request_bytes.Observe(static_cast<double>(request_bytes));
+  metrics.response_bytes.Observe(static_cast<double>(response_bytes));
+}
+
+void Worker::Housekeeping() {
+  clusters_->CollectGarbage();
+  housekeeping_timer_->Arm(kHousekeepingMs);
+}
+
+WorkerListener::WorkerListener(Worker& worker, std::string name, int fd)
+    : worker_(worker), name_(std::move(name)), fd_(fd), poll_(new uv_poll_t) {
+  uv_poll_init(worker.dispatcher().loop(), poll_, fd_);
+  poll_->data = this;
+  uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
+}
+
+WorkerListener::~WorkerListener() {
+  Close();
+}
+
+void WorkerListener::Close() {
+  if (poll_ == nullptr) return;
+  uv_poll_stop(poll_);
+  poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) {
+    ::close(static_cast<int>(reinterpret_cast<intptr_t>(handle->data)));
+    delete reinterpret_cast<uv_poll_t*>(handle);
+  });
+  poll_ = nullptr;
+}
+
+void WorkerListener::OnReadable(uv_poll_t* handle, int status, int) {
+  auto* self = static_cast<WorkerListener*>(handle->data);
+  if (status < 0) return;
+  // Bounded batch: a flood of connects must not starve established ones.
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    const int fd = ::accept4(self->fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        GH_LOG(kWorker, kWarn, "accept: out of file descriptors");
+      }
+      return;
+    }
+    self->worker_.OnAccepted(*self, fd);
+  }
+}
+
+}  // namespace gh::gateway

@@ -1,0 +1,125 @@
+// One worker thread: its own uv loop, listen sockets, downstream
+// connections, upstream pools and stats shard. Everything here runs on the
+// worker's thread except the Post* methods, which the main thread calls.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/random.h"
+#include "gateway/access_log.h"
+#include "gateway/cluster_manager.h"
+#include "gateway/dispatcher.h"
+#include "gateway/downstream_info.h"
+#include "gateway/http_stream.h"
+#include "gateway/snapshot.h"
+#include "gateway/stats.h"
+
+namespace gh::gateway {
+
+class Http1ServerConnection;
+class WorkerListener;
+
+// A listen fd handed to a worker for one listener (by stable name).
+struct ListenerHandoff {
+  std::string name;
+  int fd = -1;
+};
+
+class Worker {
+ public:
+  Worker(uint32_t index, uint32_t worker_count);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // ---- main thread ----
+  void Start();
+  void Join();
+  // Applies a snapshot: swaps the pointer, opens handed-over listeners,
+  // closes the named ones, then calls `applied(index, version)` on the
+  // worker thread (the callback posts back to main).
+  void PostSnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> add,
+                    std::vector<std::string> remove,
+                    std::function<void(uint32_t, uint64_t)> applied);
+  void PostAccessLog(std::shared_ptr<AccessLogSink> sink);
+  // Graceful drain: stop accepting, close idle connections, finish the rest
+  // with Connection: close. `report(active)` is called as connections end.
+  void PostDrain(std::function<void(uint32_t, size_t)> report);
+  void PostStop();
+  void PostStatsRequest(std::function<void(WorkerStats)> reply);
+  uint32_t index() const { return index_; }
+
+  // ---- worker thread ----
+  Dispatcher& dispatcher() { return *dispatcher_; }
+  const SnapshotPtr& snapshot() const { return snapshot_; }
+  const routing::ProxySettings& proxy_settings() const { return snapshot_->config->proxy; }
+  Random& random() { return random_; }
+  ClusterManager& clusters() { return *clusters_; }
+  AccessLogWriter& access_log() { return *access_log_; }
+  WorkerStats& stats() { return stats_; }
+  bool draining() const { return draining_; }
+
+  void OnAccepted(const WorkerListener& listener, int fd);
+  std::unique_ptr<StreamHandler> NewStream(DownstreamStream& downstream,
+                                           std::shared_ptr<const DownstreamInfo> info);
+  void OnDownstreamClosed(Http1ServerConnection* connection);
+  void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
+                                    std::string_view detail);
+  void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
+                     uint64_t response_bytes);
+
+ private:
+  void Run();
+  void ApplySnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> add,
+                     const std::vector<std::string>& remove);
+  void StopListeners();
+  void ReportDrain();
+  void Housekeeping();
+
+  const uint32_t index_;
+  const uint32_t worker_count_;
+  uv_loop_t loop_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::thread thread_;
+  SnapshotPtr snapshot_;
+  FastRandom random_;
+  std::unique_ptr<ClusterManager> clusters_;
+  std::unique_ptr<AccessLogWriter> access_log_;
+  WorkerStats stats_;
+  std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
+  std::unordered_set<Http1ServerConnection*> connections_;
+  std::unique_ptr<Timer> housekeeping_timer_;
+  uint64_t next_connection_id_ = 1;
+  bool draining_ = false;
+  bool stopping_ = false;
+  std::function<void(uint32_t, size_t)> drain_report_;
+};
+
+// One listener's accept loop on a worker: uv_poll on our own fd, accept4 in
+// bounded batches.
+class WorkerListener {
+ public:
+  WorkerListener(Worker& worker, std::string name, int fd);
+  ~WorkerListener();
+  const std::string& name() const { return name_; }
+  // Stops accepting and closes the fd (after libuv lets go of it).
+  void Close();
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int events);
+  Worker& worker_;
+  std::string name_;
+  int fd_;
+  uv_poll_t* poll_;
+};
+
+}  // namespace gh::gateway
