@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "gateway/dispatcher.h"
@@ -338,6 +341,17 @@ void Connection::OnClosed(uv_handle_t* handle) {
   auto* self = static_cast<Connection*>(handle->data);
   if (self->handler_ != nullptr) self->handler_->OnClose(self->close_reason_);
   delete self;
+}
+
+bool Connection::PeerStillOpen() const {
+  if (handle_closing_ || eof_) return false;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return false;
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return false;
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+  return true;  // unexpected bytes: still open (the codec will judge them)
 }
 
 std::string Connection::PeerIp() const {

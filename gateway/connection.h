@@ -78,6 +78,9 @@ class Connection final : public Flushable {
   void ShutdownWrite();
 
   size_t pending_write_bytes() const { return out_.size(); }
+  // Non-blocking peek: false when the peer has already closed (EOF or error
+  // waiting in the socket) even if the loop has not delivered it yet.
+  bool PeerStillOpen() const;
   bool above_high_watermark() const { return above_high_; }
   bool closing() const { return closing_; }
   bool connected() const { return connected_; }

@@ -35,6 +35,7 @@ Http1ClientConnection::~Http1ClientConnection() {
 void Http1ClientConnection::Attach(UpstreamHandler* handler) {
   handler_ = handler;
   ++requests_;
+  written_at_attach_ = connection_ != nullptr ? connection_->bytes_written() : 0;
   head_request_ = false;
   chunked_request_ = false;
   request_complete_ = false;
@@ -131,6 +132,15 @@ void Http1ClientConnection::ReadDisable(bool disable) {
 
 bool Http1ClientConnection::AboveHighWatermark() const {
   return connection_ != nullptr && connection_->above_high_watermark();
+}
+
+bool Http1ClientConnection::request_bytes_written() const {
+  const uint64_t written = connection_ != nullptr ? connection_->bytes_written() : final_written_;
+  return written > written_at_attach_;
+}
+
+bool Http1ClientConnection::StillUsable() const {
+  return connection_ != nullptr && !closed_ && connection_->PeerStillOpen();
 }
 
 std::string Http1ClientConnection::upstream_local_address() const {
@@ -272,6 +282,7 @@ void Http1ClientConnection::OnWriteBelowLowWatermark() {
 }
 
 void Http1ClientConnection::OnClose(CloseReason reason) {
+  final_written_ = connection_ != nullptr ? connection_->bytes_written() : 0;
   connection_ = nullptr;
   closed_ = true;
   idle_timer_.Cancel();

@@ -44,6 +44,9 @@ class Http1ClientConnection final : public ConnectionHandler,
   void ReadDisable(bool disable) override;
   bool AboveHighWatermark() const override;
   bool reused_connection() const override { return requests_ > 1; }
+  bool request_bytes_written() const override;
+  // False when the peer already closed this idle connection (EOF pending).
+  bool StillUsable() const;
   std::string upstream_local_address() const override;
 
   // ConnectionHandler
@@ -67,6 +70,8 @@ class Http1ClientConnection final : public ConnectionHandler,
   UpstreamHandler* handler_ = nullptr;
   Timer idle_timer_;
   uint32_t requests_ = 0;
+  uint64_t written_at_attach_ = 0;
+  uint64_t final_written_ = 0;  // bytes_written() when the socket closed
   bool connected_ = false;
   bool closed_ = false;
   bool head_request_ = false;

@@ -388,6 +388,9 @@ void ProxyStream::OnResponseHeaders(ResponseHead&& head, bool end_stream) {
     return;
   }
   if (end_stream) ReleaseUpstream(false);
+  if (attempts_ > 1 && RetriableOutcome(StreamResetReason::kRemoteReset, head.status)) {
+    AddFlag("URX");  // the retry budget ran out on a retriable answer
+  }
   response_code_ = head.status;
   response_started_ = true;
   response_code_details_ = "via_upstream";
@@ -441,6 +444,10 @@ void ProxyStream::OnUpstreamWritable() {
 }
 
 void ProxyStream::OnUpstreamReset(StreamResetReason reason, std::string_view detail) {
+  if (upstream_ != nullptr) {
+    last_attempt_reused_ = upstream_->reused_connection();
+    last_attempt_wrote_ = upstream_->request_bytes_written();
+  }
   upstream_ = nullptr;
   upstream_read_disabled_ = false;
   if (finished_) return;
@@ -468,10 +475,12 @@ void ProxyStream::OnPoolFailure(StreamResetReason reason, std::string_view detai
 
 void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_view detail) {
   upstream_failure_reason_ = std::string(detail);
-  // The keep-alive race: a reused connection the origin had already closed.
-  // Nothing was processed, so one retry on a fresh connection is safe.
+  // The keep-alive race: the origin closed a reused connection as we sent
+  // on it. One retry on a fresh connection when nothing of the request
+  // reached the socket, or when repeating it is harmless (idempotent).
   if (reason == StreamResetReason::kConnectionTermination && last_attempt_reused_ &&
-      !stale_retry_used_ && body_replayable_ && bytes_sent_ == 0) {
+      !stale_retry_used_ && body_replayable_ && !response_started_ &&
+      (!last_attempt_wrote_ || routing::IsIdempotentMethod(request_.method))) {
     stale_retry_used_ = true;
     force_fresh_connection_ = true;
     StartAttempt();
@@ -481,26 +490,29 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
     ScheduleRetry();
     return;
   }
-  if (attempts_ > 1) AddFlag("URX");  // retried, and giving up now
+  // Retried, and giving up now: the last attempt's flag, then URX.
+  const std::string_view urx = attempts_ > 1 ? ",URX" : "";
   switch (reason) {
     case StreamResetReason::kConnectionFailure:
-      LocalReply(503, "UF", "upstream_reset_before_response_started{connection_failure}",
+      LocalReply(503, std::string("UF").append(urx), "upstream_reset_before_response_started{connection_failure}",
                  "upstream connect error or disconnect/reset before headers. reset reason: "
                  "connection failure");
       return;
     case StreamResetReason::kOverflow:
-      LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
+      LocalReply(503, std::string("UO").append(urx), "upstream_overflow", "upstream overflow");
       return;
     case StreamResetReason::kProtocolError:
-      LocalReply(502, "UPE", "upstream_reset_before_response_started{protocol_error}",
+      LocalReply(502, std::string("UPE").append(urx), "upstream_reset_before_response_started{protocol_error}",
                  "upstream protocol error");
       return;
     case StreamResetReason::kRefusedStream:
-      LocalReply(503, "UR", "upstream_reset_before_response_started{refused_stream}",
+      LocalReply(503, std::string("UR").append(urx),
+                 "upstream_reset_before_response_started{refused_stream}",
                  "upstream refused stream");
       return;
     default:
-      LocalReply(503, "UC", "upstream_reset_before_response_started{connection_termination}",
+      LocalReply(503, std::string("UC").append(urx),
+                 "upstream_reset_before_response_started{connection_termination}",
                  "upstream connect error or disconnect/reset before headers. reset reason: "
                  "connection termination");
       return;
@@ -508,8 +520,11 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
 }
 
 bool ProxyStream::ShouldRetry(StreamResetReason reason, int status) const {
+  return retries_left_ > 0 && RetriableOutcome(reason, status);
+}
+
+bool ProxyStream::RetriableOutcome(StreamResetReason reason, int status) const {
   if (route_ == nullptr || response_started_ || finished_ || !body_replayable_) return false;
-  if (retries_left_ == 0) return false;
   routing::AttemptResult result;
   if (status != 0) {
     result.outcome = routing::AttemptOutcome::kResponse;
@@ -534,8 +549,9 @@ bool ProxyStream::ShouldRetry(StreamResetReason reason, int status) const {
         break;
     }
   }
-  const uint32_t retries_done = route_->retries.attempts - retries_left_;
-  return routing::ShouldRetry(route_->retries, result, retries_done, request_.method);
+  // The retry budget is ours (retries_left_); ask only whether the outcome
+  // and method qualify.
+  return routing::ShouldRetry(route_->retries, result, 0, request_.method);
 }
 
 void ProxyStream::ScheduleRetry() {
@@ -609,6 +625,7 @@ void ProxyStream::ReleaseUpstream(bool reset) {
       upstream_read_disabled_ = false;
     }
     last_attempt_reused_ = upstream->reused_connection();
+    last_attempt_wrote_ = upstream->request_bytes_written();
     if (reset) upstream->Reset();
   }
   upstream_read_disabled_ = false;
@@ -650,6 +667,8 @@ void ProxyStream::LocalReply(int status, std::string_view flag, std::string_view
       snapshot_ ? snapshot_->config->proxy.server_header : worker_.proxy_settings().server_header;
   if (!server.empty()) head.headers.Set("server", server);
   head.content_length = body.size();
+  // A request we refused as malformed leaves the connection in doubt.
+  head.close_connection = flag == "DPE";
   response_started_ = true;
   downstream_->SendHeaders(head, body.empty());
   if (!body.empty() && downstream_ != nullptr) downstream_->SendData(body, true);
@@ -658,13 +677,16 @@ void ProxyStream::LocalReply(int status, std::string_view flag, std::string_view
   Finish();
 }
 
-void ProxyStream::AddFlag(std::string_view flag) {
-  if (flag.empty()) return;
-  for (std::string_view existing : SplitList(response_flags_)) {
-    if (existing == flag) return;
+void ProxyStream::AddFlag(std::string_view flags) {
+  for (std::string_view flag : SplitList(flags)) {
+    bool present = false;
+    for (std::string_view existing : SplitList(response_flags_)) {
+      if (existing == flag) present = true;
+    }
+    if (present) continue;
+    if (!response_flags_.empty()) response_flags_.push_back(',');
+    response_flags_.append(flag);
   }
-  if (!response_flags_.empty()) response_flags_.push_back(',');
-  response_flags_.append(flag);
 }
 
 void ProxyStream::SetDownstreamReadDisabled(bool disabled) {

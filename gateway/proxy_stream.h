@@ -57,6 +57,8 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   void OnRequestEnd();
   void HandleUpstreamFailure(StreamResetReason reason, std::string_view detail);
   bool ShouldRetry(StreamResetReason reason, int status) const;
+  // Would the route's policy retry this outcome, budget aside?
+  bool RetriableOutcome(StreamResetReason reason, int status) const;
   void ScheduleRetry();
   void OnRouteTimeout();
   void OnPerTryTimeout();
@@ -97,6 +99,7 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   std::optional<size_t> previous_endpoint_;
   std::optional<size_t> last_endpoint_;
   bool last_attempt_reused_ = false;
+  bool last_attempt_wrote_ = false;
   UpstreamStream* upstream_ = nullptr;
   bool waiting_for_pool_ = false;
   EndpointPool::WaiterHandle waiter_;

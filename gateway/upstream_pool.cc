@@ -29,9 +29,14 @@ EndpointPool::~EndpointPool() {
 }
 
 bool EndpointPool::Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHandle* handle) {
-  if (!fresh_only && !idle_.empty()) {
+  while (!fresh_only && !idle_.empty()) {
     Http1ClientConnection* connection = idle_.back();
     idle_.pop_back();
+    if (!connection->StillUsable()) {
+      // The origin closed it while idle (keep-alive timeout): never reuse.
+      connection->Close();
+      continue;
+    }
     Assign(connection, callbacks);
     return false;
   }
