@@ -52,10 +52,11 @@ TEST(Http1Proxy, ChunkedBothWays) {
   EXPECT_EQ(e["trailers"][0][0], "x-t");
 
   // Chunked response with trailers reaches the client chunked, trailers intact.
-  ASSERT_TRUE(client.Send(BuildRequest("GET", "/r", {{"Host", "a"},
-                                                      {"x-upstream-body-size", "100000"},
-                                                      {"x-upstream-chunked", "1"},
-                                                      {"x-upstream-trailers", "grpc-status=0"}})));
+  ASSERT_TRUE(client.Send(BuildRequest("GET", "/r",
+                                       {{"Host", "a"},
+                                        {"x-upstream-body-size", "100000"},
+                                        {"x-upstream-chunked", "1"},
+                                        {"x-upstream-trailers", "grpc-status=0"}})));
   r = client.ReadResponse(milliseconds(5000));
   ASSERT_TRUE(r.ok) << r.Describe();
   EXPECT_TRUE(r.chunked);
@@ -66,9 +67,9 @@ TEST(Http1Proxy, ChunkedBothWays) {
 TEST(Http1Proxy, CloseDelimitedUpstreamBodyBecomesChunked) {
   ProxyEnv env;
   RawClient client(env.port());
-  ASSERT_TRUE(client.Send(BuildRequest("GET", "/", {{"Host", "a"},
-                                                     {"x-upstream-body-size", "5000"},
-                                                     {"x-upstream-no-content-length", "1"}})));
+  ASSERT_TRUE(client.Send(BuildRequest(
+      "GET", "/",
+      {{"Host", "a"}, {"x-upstream-body-size", "5000"}, {"x-upstream-no-content-length", "1"}})));
   HttpResponse r = client.ReadResponse(milliseconds(5000));
   ASSERT_TRUE(r.ok) << r.Describe();
   EXPECT_TRUE(r.chunked);  // framed for a keep-alive client
@@ -144,12 +145,12 @@ TEST(Http1Proxy, ExpectContinueAnsweredBeforeBody) {
 
 TEST(Http1Proxy, HeaderHygieneBothWays) {
   ProxyEnv env;
-  auto r = Curl({"-H", "Connection: keep-alive, x-drop-me", "-H", "x-drop-me: 1", "-H",
-                 "x-envoy-retry-on: 5xx", "-H", "x-gatehouse-debug: 1", "-H",
-                 "x-forwarded-proto: https", "-H", "x-forwarded-for: 203.0.113.1", "-H",
-                 "x-request-id: req-123", "-H",
-                 "x-upstream-header: x-envoy-upstream-service-time=5", "-H",
-                 "x-upstream-header: server=origin", env.Url("/h")});
+  auto r =
+      Curl({"-H", "Connection: keep-alive, x-drop-me", "-H", "x-drop-me: 1", "-H",
+            "x-envoy-retry-on: 5xx", "-H", "x-gatehouse-debug: 1", "-H", "x-forwarded-proto: https",
+            "-H", "x-forwarded-for: 203.0.113.1", "-H", "x-request-id: req-123", "-H",
+            "x-upstream-header: x-envoy-upstream-service-time=5", "-H",
+            "x-upstream-header: server=origin", env.Url("/h")});
   ASSERT_EQ(r.status, 200) << r.Describe();
   Json e = ParseJson(r.body);
   EXPECT_EQ(HeaderOf(e, "x-drop-me"), "<absent>");
@@ -178,8 +179,8 @@ TEST(Http1Proxy, ConfigurableServerHeader) {
 TEST(Http1Proxy, HeadAndNoContentResponses) {
   ProxyEnv env;
   RawClient client(env.port());
-  ASSERT_TRUE(client.Send(BuildRequest("HEAD", "/", {{"Host", "a"},
-                                                      {"x-upstream-body-size", "1234"}})));
+  ASSERT_TRUE(
+      client.Send(BuildRequest("HEAD", "/", {{"Host", "a"}, {"x-upstream-body-size", "1234"}})));
   HttpResponse r = client.ReadResponse(milliseconds(5000), {.head_request = true});
   ASSERT_TRUE(r.ok) << r.Describe();
   EXPECT_EQ(r.Header("content-length"), "1234");

@@ -51,9 +51,9 @@ TEST(Http1Upstream, ResetBeforeHeadersIs503UCAndNotRetriedByDefault) {
 TEST(Http1Upstream, ResetMidBodyCutsTheClient) {
   ProxyEnv env;
   RawClient client(env.port());
-  ASSERT_TRUE(client.Send(BuildRequest("GET", "/", {{"Host", "a"},
-                                                     {"x-upstream-body-size", "2000000"},
-                                                     {"x-upstream-reset", "mid-body"}})));
+  ASSERT_TRUE(client.Send(BuildRequest(
+      "GET", "/",
+      {{"Host", "a"}, {"x-upstream-body-size", "2000000"}, {"x-upstream-reset", "mid-body"}})));
   HttpResponse r = client.ReadResponse(milliseconds(5000));
   EXPECT_FALSE(r.ok) << "a truncated body must not look complete";
   EXPECT_EQ(r.status, 200);
@@ -127,7 +127,8 @@ traffic_policy = { connection_pool = { tcp = { max_connections = 1 }, http = { h
   }
   std::this_thread::sleep_for(milliseconds(300));
   auto r = Curl({env.Url("/third")});
-  for (auto& t : slow) t.join();
+  for (auto& t : slow)
+    t.join();
   EXPECT_EQ(r.status, 503) << r.Describe();
   EXPECT_EQ(ok.load(), 2);
 

@@ -45,7 +45,7 @@ struct ProxySetup {
   std::string proxy_keys;  // extra lines in [proxy]
   std::string route_keys;  // extra keys of the catch-all http route
   UpstreamOptions upstream;
-  int upstream_port = 0;   // route to this port instead of the test upstream
+  int upstream_port = 0;  // route to this port instead of the test upstream
 };
 
 class ProxyEnv {
@@ -53,14 +53,14 @@ class ProxyEnv {
   explicit ProxyEnv(const ProxySetup& setup = {})
       : upstream_(UpstreamProcess::Start(setup.upstream)),
         port_(FreePort()),
-        gateway_(GatehouseProcess::Start(Subst(kProxyConfig,
-                                               {{"PORT", std::to_string(port_)},
-                                                {"UPSTREAM", std::to_string(setup.upstream_port != 0
-                                                                                ? setup.upstream_port
-                                                                                : upstream_.Port())},
-                                                {"PROXY", setup.proxy_keys},
-                                                {"ROUTE", setup.route_keys}}),
-                                         {.wait_ports = {port_}})) {}
+        gateway_(GatehouseProcess::Start(
+            Subst(kProxyConfig,
+                  {{"PORT", std::to_string(port_)},
+                   {"UPSTREAM", std::to_string(setup.upstream_port != 0 ? setup.upstream_port
+                                                                        : upstream_.Port())},
+                   {"PROXY", setup.proxy_keys},
+                   {"ROUTE", setup.route_keys}}),
+            {.wait_ports = {port_}})) {}
 
   int port() const { return port_; }
   std::string Url(std::string_view path) const {
