@@ -5,8 +5,10 @@
 #include "base/strings.h"
 #include "gateway/cluster_manager.h"
 #include "gateway/header_sanitizer.h"
+#include "gateway/mirror_request.h"
 #include "gateway/worker.h"
 #include "routing/actions.h"
+#include "routing/cors.h"
 #include "routing/path_normalizer.h"
 #include "routing/retry.h"
 #include "routing/route_table.h"
@@ -54,7 +56,8 @@ ProxyStream::ProxyStream(Worker& worker, DownstreamStream& downstream,
       route_timer_(worker.dispatcher().timers(), [this] { OnRouteTimeout(); }),
       per_try_timer_(worker.dispatcher().timers(), [this] { OnPerTryTimeout(); }),
       idle_timer_(worker.dispatcher().timers(), [this] { OnIdleTimeout(); }),
-      retry_timer_(worker.dispatcher().timers(), [this] { StartAttempt(); }) {}
+      retry_timer_(worker.dispatcher().timers(), [this] { StartAttempt(); }),
+      fault_timer_(worker.dispatcher().timers(), [this] { ContinueAfterFaultDelay(); }) {}
 
 ProxyStream::~ProxyStream() {
   // Normally Finish ran; a stream torn down with its worker still releases
@@ -140,6 +143,24 @@ void ProxyStream::Route() {
   }
   route_ = result.route;
 
+  if (route_->cors.has_value()) {
+    const routing::RequestView view = ViewOf(request_, *info_);
+    const std::string* origin = routing::RequestOrigin(view);
+    if (routing::IsCorsPreflight(view)) {
+      routing::PreflightDecision decision =
+          routing::HandlePreflight(*route_->cors, origin != nullptr ? *origin : "");
+      if (decision.action == routing::PreflightDecision::Action::kRespond) {
+        http::HeaderMap extra;
+        for (http::Header& h : decision.headers)
+          extra.Add(std::move(h.name), std::move(h.value));
+        LocalReply(200, "", "cors_preflight", "", &extra);
+        return;
+      }
+    } else if (origin != nullptr) {
+      cors_headers_ = routing::CorsResponseHeaders(*route_->cors, *origin);
+    }
+  }
+
   if (const auto* direct = std::get_if<routing::DirectResponseAction>(&route_->action)) {
     http::HeaderMap extra;
     routing::ApplyResponseHeaderOps(*route_, nullptr, extra);
@@ -170,8 +191,90 @@ void ProxyStream::Forward(const routing::Route& route, const routing::ForwardAct
   }
   retries_left_ = route.retries.attempts;
   if (!request_.upgrade.empty()) body_replayable_ = false;
+  if (!route.mirrors.empty()) {
+    // Mirrors need the whole body: start them when it is complete.
+    mirrors_pending_ = true;
+    if (request_end_) StartMirrors();
+  }
+  if (route.fault.has_value() && !ApplyFault()) return;
+  if (fault_timer_.armed()) return;  // delayed: continues when it fires
   if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
   StartAttempt();
+}
+
+bool ProxyStream::ApplyFault() {
+  const routing::FaultDecision decision = routing::DecideFault(*route_->fault, worker_.random());
+  fault_abort_status_ = decision.abort_status;
+  fault_abort_grpc_ = std::string(decision.abort_grpc_status);
+  if (decision.delay.count() > 0) {
+    AddFlag("DI");
+    fault_timer_.Arm(static_cast<uint64_t>(decision.delay.count()));
+    return true;
+  }
+  if (decision.aborted()) {
+    AbortByFault(fault_abort_status_, fault_abort_grpc_);
+    return false;
+  }
+  return true;
+}
+
+void ProxyStream::ContinueAfterFaultDelay() {
+  if (finished_) return;
+  if (fault_abort_status_ != 0 || !fault_abort_grpc_.empty()) {
+    AbortByFault(fault_abort_status_, fault_abort_grpc_);
+    return;
+  }
+  if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
+  StartAttempt();
+}
+
+void ProxyStream::AbortByFault(uint32_t status, std::string_view grpc_status) {
+  if (!grpc_status.empty()) {
+    // gRPC aborts answer 200 with the status in grpc-status (trailers-only).
+    http::HeaderMap extra;
+    extra.Add("content-type", "application/grpc");
+    extra.Add("grpc-status", std::to_string(routing::GrpcStatusCode(grpc_status)));
+    extra.Add("grpc-message", "fault filter abort");
+    LocalReply(200, "FI", "fault_filter_abort", "", &extra);
+    return;
+  }
+  LocalReply(static_cast<int>(status), "FI", "fault_filter_abort", "fault filter abort");
+}
+
+RequestHead ProxyStream::BuildUpstreamHead(const routing::Destination* destination) const {
+  RequestHead head;
+  head.method = request_.method;
+  head.scheme = request_.scheme;
+  head.authority = request_.authority;
+  head.path = request_.path;
+  head.protocol = request_.protocol;
+  head.headers = request_.headers;
+  head.content_length = request_.content_length;
+  head.upgrade = request_.upgrade;
+  if (auto path = routing::RewritePath(*route_, head.path)) head.path = std::move(*path);
+  if (auto authority = routing::RewriteAuthority(*route_, destination)) {
+    head.authority = std::move(*authority);
+  }
+  routing::ApplyRequestHeaderOps(*route_, destination, head.headers);
+  return head;
+}
+
+void ProxyStream::StartMirrors() {
+  if (!mirrors_pending_ || route_ == nullptr) return;
+  mirrors_pending_ = false;
+  if (!body_replayable_ || request_trailers_.has_value()) {
+    ++worker_.stats().mirrors_skipped;  // the body was too large to keep a copy
+    return;
+  }
+  const auto timeout = route_->timeout.count() > 0 ? route_->timeout : routing::Millis(10000);
+  for (const routing::Mirror& mirror : route_->mirrors) {
+    if (!routing::ShouldMirror(mirror, worker_.random())) continue;
+    RequestHead head = BuildUpstreamHead(nullptr);
+    head.authority = routing::ShadowAuthority(head.authority);
+    head.upgrade.clear();
+    MirrorRequest::Start(worker_, snapshot_, mirror.cluster, std::move(head), body_.CopyOut(),
+                         static_cast<uint64_t>(timeout.count()));
+  }
 }
 
 void ProxyStream::StartAttempt() {
@@ -223,20 +326,7 @@ void ProxyStream::OnPoolReady(UpstreamStream& stream) {
 }
 
 void ProxyStream::SendRequestToUpstream() {
-  RequestHead head;
-  head.method = request_.method;
-  head.scheme = request_.scheme;
-  head.authority = request_.authority;
-  head.path = request_.path;
-  head.protocol = request_.protocol;
-  head.headers = request_.headers;
-  head.content_length = request_.content_length;
-  head.upgrade = request_.upgrade;
-  if (auto path = routing::RewritePath(*route_, head.path)) head.path = std::move(*path);
-  if (auto authority = routing::RewriteAuthority(*route_, destination_)) {
-    head.authority = std::move(*authority);
-  }
-  routing::ApplyRequestHeaderOps(*route_, destination_, head.headers);
+  const RequestHead head = BuildUpstreamHead(destination_);
   const bool end_stream = request_end_ && body_.empty() && !request_trailers_.has_value();
   body_sent_ = 0;
   upstream_->SendHeaders(head, end_stream);
@@ -349,6 +439,7 @@ void ProxyStream::OnRequestTrailers(http::HeaderMap&& trailers) {
 
 void ProxyStream::OnRequestEnd() {
   if (route_ == nullptr || finished_) return;
+  StartMirrors();
   // Envoy semantics: the route timeout runs from the end of the request.
   const auto timeout =
       route_->timeout.count() > 0 ? route_->timeout : snapshot_->config->proxy.request_timeout;
@@ -397,6 +488,8 @@ void ProxyStream::OnResponseHeaders(ResponseHead&& head, bool end_stream) {
   const bool upgrade = head.status == 101 && !request_.upgrade.empty();
   SanitizeResponseHeaders(head.headers, snapshot_->config->proxy.server_header, upgrade);
   if (route_ != nullptr) routing::ApplyResponseHeaderOps(*route_, destination_, head.headers);
+  for (const http::Header& h : cors_headers_)
+    head.headers.Set(h.name, h.value);
   if (upgrade) {
     tunnel_ = true;
     route_timer_.Cancel();  // a tunnel lives as long as its peers want
@@ -494,7 +587,8 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
   const std::string_view urx = attempts_ > 1 ? ",URX" : "";
   switch (reason) {
     case StreamResetReason::kConnectionFailure:
-      LocalReply(503, std::string("UF").append(urx), "upstream_reset_before_response_started{connection_failure}",
+      LocalReply(503, std::string("UF").append(urx),
+                 "upstream_reset_before_response_started{connection_failure}",
                  "upstream connect error or disconnect/reset before headers. reset reason: "
                  "connection failure");
       return;
@@ -502,7 +596,8 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
       LocalReply(503, std::string("UO").append(urx), "upstream_overflow", "upstream overflow");
       return;
     case StreamResetReason::kProtocolError:
-      LocalReply(502, std::string("UPE").append(urx), "upstream_reset_before_response_started{protocol_error}",
+      LocalReply(502, std::string("UPE").append(urx),
+                 "upstream_reset_before_response_started{protocol_error}",
                  "upstream protocol error");
       return;
     case StreamResetReason::kRefusedStream:
@@ -708,6 +803,7 @@ void ProxyStream::Finish() {
   per_try_timer_.Cancel();
   idle_timer_.Cancel();
   retry_timer_.Cancel();
+  fault_timer_.Cancel();
   ReleaseUpstream(!response_complete_ || tunnel_);
   if (counted_active_ && cluster_ != nullptr) {
     --cluster_->active_requests;

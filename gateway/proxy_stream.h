@@ -51,6 +51,12 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
  private:
   void Route();
   void Forward(const routing::Route& route, const routing::ForwardAction& action);
+  // Fault injection (delay, then abort or forward); false when it answered.
+  bool ApplyFault();
+  void ContinueAfterFaultDelay();
+  void AbortByFault(uint32_t status, std::string_view grpc_status);
+  RequestHead BuildUpstreamHead(const routing::Destination* destination) const;
+  void StartMirrors();
   void StartAttempt();
   void SendRequestToUpstream();
   void SendBufferedBody();
@@ -125,10 +131,17 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   bool upstream_read_disabled_ = false;
   bool tunnel_ = false;
 
+  // Route extras.
+  std::vector<http::Header> cors_headers_;  // for an allowed actual request
+  bool mirrors_pending_ = false;            // start once the body is complete
+  uint32_t fault_abort_status_ = 0;
+  std::string fault_abort_grpc_;
+
   Timer route_timer_;
   Timer per_try_timer_;
   Timer idle_timer_;
   Timer retry_timer_;
+  Timer fault_timer_;
   uint64_t start_ms_ = 0;
   int64_t start_time_us_ = 0;
   bool finished_ = false;

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "gateway/connection.h"
 #include "gateway/http1_server.h"
+#include "gateway/mirror_request.h"
 #include "gateway/proxy_stream.h"
 
 namespace gh::gateway {
@@ -195,6 +196,17 @@ void Worker::RecordRequest(const RequestLabels& labels, uint64_t duration_ms,
   metrics.duration_ms.Observe(static_cast<double>(duration_ms));
   metrics.request_bytes.Observe(static_cast<double>(request_bytes));
   metrics.response_bytes.Observe(static_cast<double>(response_bytes));
+}
+
+void Worker::AdoptMirror(MirrorRequest* mirror) {
+  mirrors_.insert(mirror);
+  ++stats_.mirrors_started;
+}
+
+void Worker::OnMirrorDone(MirrorRequest* mirror, bool ok) {
+  if (mirrors_.erase(mirror) == 0) return;
+  if (!ok) ++stats_.mirrors_failed;
+  dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(mirror));
 }
 
 void Worker::Housekeeping() {

@@ -26,6 +26,7 @@
 namespace gh::gateway {
 
 class Http1ServerConnection;
+class MirrorRequest;
 class WorkerListener;
 
 // A listen fd handed to a worker for one listener (by stable name).
@@ -76,6 +77,9 @@ class Worker {
                                     std::string_view detail);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
                      uint64_t response_bytes);
+  // Mirrors outlive the request that started them; the worker owns them.
+  void AdoptMirror(MirrorRequest* mirror);
+  void OnMirrorDone(MirrorRequest* mirror, bool ok);
 
  private:
   void Run();
@@ -97,6 +101,7 @@ class Worker {
   WorkerStats stats_;
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
   std::unordered_set<Http1ServerConnection*> connections_;
+  std::unordered_set<MirrorRequest*> mirrors_;
   std::unique_ptr<Timer> housekeeping_timer_;
   uint64_t next_connection_id_ = 1;
   bool draining_ = false;
