@@ -21,19 +21,22 @@ ClusterState::ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing
                            const routing::Cluster& cluster, uint32_t workers)
     : config_(std::move(config)),
       cluster_(&cluster),
+      balancer_(routing::CreateLoadBalancer(cluster)),
       max_connections_(PerWorker(cluster.pool.max_connections, workers)),
       max_pending_(PerWorker(cluster.pool.http1_max_pending_requests, workers)),
       max_requests_(PerWorker(cluster.pool.http2_max_requests, workers)) {
-  endpoints_.reserve(cluster.endpoints.size());
-  for (const routing::Endpoint& endpoint : cluster.endpoints) {
-    EndpointState state;
-    if (!ParseAddress(endpoint.address, endpoint.port, &state.address)) continue;
+  // Indexed exactly like cluster.endpoints, as the balancer expects.
+  endpoints_.resize(cluster.endpoints.size());
+  active_.assign(cluster.endpoints.size(), 0);
+  healthy_.assign(cluster.endpoints.size(), 1);
+  for (size_t i = 0; i < cluster.endpoints.size(); ++i) {
+    const routing::Endpoint& endpoint = cluster.endpoints[i];
+    EndpointState& state = endpoints_[i];
+    if (!ParseAddress(endpoint.address, endpoint.port, &state.address)) {
+      healthy_[i] = 0;  // not an address we can connect to
+    }
     state.address_string = FormatAddress(state.address);
-    state.weight = std::max<uint32_t>(1, endpoint.weight);
-    endpoints_.push_back(std::move(state));
-  }
-  for (EndpointState& endpoint : endpoints_) {
-    endpoint.pool = std::make_unique<EndpointPool>(dispatcher, *this, endpoint.address);
+    state.pool = std::make_unique<EndpointPool>(dispatcher, *this, state.address);
   }
 }
 
@@ -59,47 +62,17 @@ uint64_t ClusterState::idle_timeout_ms() const {
   return static_cast<uint64_t>(idle.count());
 }
 
-std::optional<size_t> ClusterState::PickEndpoint(Random& random, std::optional<size_t> avoid) {
-  const size_t n = endpoints_.size();
-  if (n == 0) return std::nullopt;
-  auto usable = [&](size_t i) {
-    return endpoints_[i].healthy && (!avoid || *avoid != i || n == 1);
-  };
-  switch (cluster_->lb_policy) {
-    case routing::LbPolicy::kRoundRobin: {
-      for (size_t tries = 0; tries < n; ++tries) {
-        const size_t i = rr_next_++ % n;
-        if (usable(i)) return i;
-      }
-      break;
-    }
-    case routing::LbPolicy::kRandom: {
-      for (size_t tries = 0; tries < 2 * n; ++tries) {
-        const size_t i = random.Uniform(n);
-        if (usable(i)) return i;
-      }
-      break;
-    }
-    default: {
-      // Least request, power of two choices.
-      const size_t a = random.Uniform(n);
-      const size_t b = n > 1 ? (a + 1 + random.Uniform(n - 1)) % n : a;
-      const bool ua = usable(a), ub = usable(b);
-      if (ua && ub) {
-        return endpoints_[a].active_requests <= endpoints_[b].active_requests ? a : b;
-      }
-      if (ua) return a;
-      if (ub) return b;
-      for (size_t i = 0; i < n; ++i) {
-        if (usable(i)) return i;
-      }
-      break;
-    }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (endpoints_[i].healthy) return i;
-  }
-  return std::nullopt;
+std::optional<size_t> ClusterState::PickEndpoint(Random& random, std::optional<size_t> avoid,
+                                                 std::optional<uint64_t> hash) {
+  if (balancer_ == nullptr) return std::nullopt;
+  routing::PickContext context;
+  context.active_requests = active_;
+  context.healthy = healthy_;
+  if (avoid) context.avoid = static_cast<uint32_t>(*avoid);
+  context.hash = hash;
+  const std::optional<uint32_t> picked = balancer_->Pick(context, random);
+  if (!picked) return std::nullopt;
+  return static_cast<size_t>(*picked);
 }
 
 void ClusterState::Retire() {

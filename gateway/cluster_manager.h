@@ -15,6 +15,7 @@
 
 #include "base/random.h"
 #include "gateway/upstream_pool.h"
+#include "routing/load_balancer.h"
 #include "routing/model.h"
 
 namespace gh::gateway {
@@ -25,9 +26,6 @@ struct EndpointState {
   sockaddr_storage address{};
   std::string address_string;  // ip:port, for logs
   std::unique_ptr<EndpointPool> pool;
-  uint32_t active_requests = 0;
-  uint32_t weight = 1;
-  bool healthy = true;
 };
 
 class ClusterState {
@@ -42,9 +40,16 @@ class ClusterState {
   const routing::ProxySettings& proxy() const { return config_->proxy; }
   std::vector<EndpointState>& endpoints() { return endpoints_; }
 
-  // Picks an endpoint for a new request, avoiding `avoid` when another is
-  // available (retries prefer a different host). nullopt: no healthy endpoint.
-  std::optional<size_t> PickEndpoint(Random& random, std::optional<size_t> avoid);
+  // Picks an endpoint for a new request (the cluster's balancing policy),
+  // avoiding `avoid` when another is available (retries prefer a different
+  // host). `hash`: the consistent-hash key, if the policy uses one.
+  // nullopt: no healthy endpoint.
+  std::optional<size_t> PickEndpoint(Random& random, std::optional<size_t> avoid,
+                                     std::optional<uint64_t> hash = std::nullopt);
+  // Active requests per endpoint (least-request balancing).
+  void AddActive(size_t endpoint) { ++active_[endpoint]; }
+  void RemoveActive(size_t endpoint) { --active_[endpoint]; }
+  uint32_t active(size_t endpoint) const { return active_[endpoint]; }
 
   // Circuit-breaker limits for this worker's share.
   uint32_t max_connections() const { return max_connections_; }
@@ -67,10 +72,12 @@ class ClusterState {
   std::shared_ptr<const routing::Config> config_;  // keeps cluster_ alive
   const routing::Cluster* cluster_;
   std::vector<EndpointState> endpoints_;
+  std::vector<uint32_t> active_;  // indexed like endpoints_
+  std::vector<uint8_t> healthy_;
+  std::unique_ptr<routing::LoadBalancer> balancer_;
   uint32_t max_connections_;
   uint32_t max_pending_;
   uint32_t max_requests_;
-  uint64_t rr_next_ = 0;
   bool retired_ = false;
 };
 

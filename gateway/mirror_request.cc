@@ -29,7 +29,7 @@ MirrorRequest::~MirrorRequest() {
   if (upstream_ != nullptr) upstream_->Reset();
   if (counted_) {
     --cluster_->active_requests;
-    --cluster_->endpoints()[endpoint_].active_requests;
+    cluster_->RemoveActive(endpoint_);
   }
 }
 
@@ -47,7 +47,7 @@ void MirrorRequest::Begin(uint32_t cluster_index) {
   endpoint_ = *endpoint;
   counted_ = true;
   ++cluster_->active_requests;
-  ++cluster_->endpoints()[endpoint_].active_requests;
+  cluster_->AddActive(endpoint_);
   EndpointPool* pool = cluster_->endpoints()[endpoint_].pool.get();
   EndpointPool::WaiterHandle handle;
   if (pool->Acquire(this, false, &handle)) {

@@ -9,6 +9,7 @@
 #include "gateway/worker.h"
 #include "routing/actions.h"
 #include "routing/cors.h"
+#include "routing/load_balancer.h"
 #include "routing/path_normalizer.h"
 #include "routing/retry.h"
 #include "routing/route_table.h"
@@ -292,13 +293,17 @@ void ProxyStream::StartAttempt() {
     ++cluster_->active_requests;
     counted_active_ = true;
   }
-  endpoint_ = cluster_->PickEndpoint(worker_.random(), previous_endpoint_);
+  std::optional<uint64_t> hash;
+  if (cluster_->cluster().consistent_hash.has_value()) {
+    hash = routing::HashKey(*cluster_->cluster().consistent_hash, ViewOf(request_, *info_));
+  }
+  endpoint_ = cluster_->PickEndpoint(worker_.random(), previous_endpoint_, hash);
   if (!endpoint_) {
     LocalReply(503, "UH", "no_healthy_upstream", "no healthy upstream");
     return;
   }
   EndpointState& endpoint = cluster_->endpoints()[*endpoint_];
-  ++endpoint.active_requests;
+  cluster_->AddActive(*endpoint_);
   upstream_host_ = endpoint.address_string;
   ++attempts_;
   upstream_request_start_ms_ = worker_.dispatcher().Now();
@@ -730,7 +735,7 @@ void ProxyStream::ReleaseUpstream(bool reset) {
   waiting_for_pool_ = false;
   waiter_pool_ = nullptr;
   if (endpoint_ && cluster_ != nullptr) {
-    --cluster_->endpoints()[*endpoint_].active_requests;
+    cluster_->RemoveActive(*endpoint_);
     last_endpoint_ = endpoint_;
     endpoint_.reset();
   }
