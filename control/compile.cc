@@ -574,6 +574,7 @@ class Compiler {
     const size_t n = rule.matches.empty() ? 1 : rule.matches.size();
     for (size_t j = 0; j < n; ++j) {
       const HttpMatchSpec* m = rule.matches.empty() ? nullptr : &rule.matches[j];
+      if (m != nullptr && m->invalid) continue;
       auto route = std::make_shared<routing::Route>(base);
       route->match_index = static_cast<uint32_t>(j);
       routing::HttpMatch match;

@@ -496,6 +496,7 @@ void DecodeGateway(Obj o, std::vector<GatewaySpec>& out) {
 HttpMatchSpec DecodeHttpMatch(Obj o) {
   HttpMatchSpec m;
   m.where = o.where();
+  const size_t errors_before = o.sink().error_count();
   if (auto n = o.Str("name")) m.name = *n;
   const bool ignore_case = o.Bool("ignore_uri_case").value_or(false);
   if (auto u = o.Table("uri")) {
@@ -546,6 +547,9 @@ HttpMatchSpec DecodeHttpMatch(Obj o) {
   o.Unsupported("source_namespace", "Gatehouse has no client workloads");
   o.IgnoreWithWarning("stat_prefix", "per-route stats prefixes are not implemented");
   o.Finish();
+  // A match whose condition did not decode must not degrade into a broader
+  // one (and must not produce follow-up warnings such as shadowing).
+  m.invalid = o.sink().error_count() != errors_before;
   return m;
 }
 

@@ -69,6 +69,7 @@ struct RouteDestinationSpec {
 };
 
 struct HttpMatchSpec {
+  bool invalid = false;  // a condition failed to decode (reported): never served
   std::string name;
   routing::HttpMatch match;
   std::optional<uint32_t> port;

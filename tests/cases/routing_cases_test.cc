@@ -135,8 +135,8 @@ class RequestCase : public ::testing::Test {
     for (const std::string& want : StringList(spec_, "action_contains")) {
       ASSERT_NE(r.route, nullptr);
       const std::string action = DescribeAction(*r.route, *compiled_->config);
-      EXPECT_NE(action.find(want), std::string::npos) << "action \"" << action
-                                                      << "\" lacks \"" << want << "\"";
+      EXPECT_NE(action.find(want), std::string::npos)
+          << "action \"" << action << "\" lacks \"" << want << "\"";
     }
     if (spec_.contains("failed")) {
       std::vector<std::string> failed;
