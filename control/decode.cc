@@ -1279,7 +1279,7 @@ TrafficPolicySpec DecodeTrafficPolicy(Obj o, bool allow_port_level) {
         port->Finish();
       }
       TrafficPolicySpec sub = DecodeTrafficPolicy(std::move(pl), false);
-      if (number != 0) p.port_level.emplace_back(number, std::move(sub));
+      if (number != 0) p.port_level.push_back({number, std::move(sub)});
     }
   }
   o.Unsupported("proxy_protocol", "sending PROXY headers upstream is not implemented");
