@@ -496,6 +496,7 @@ void DecodeGateway(Obj o, std::vector<GatewaySpec>& out) {
 HttpMatchSpec DecodeHttpMatch(Obj o) {
   HttpMatchSpec m;
   m.where = o.where();
+  const size_t errors_before = o.sink().error_count();
   if (auto n = o.Str("name")) m.name = *n;
   const bool ignore_case = o.Bool("ignore_uri_case").value_or(false);
   if (auto u = o.Table("uri")) {
@@ -546,6 +547,9 @@ HttpMatchSpec DecodeHttpMatch(Obj o) {
   o.Unsupported("source_namespace", "Gatehouse has no client workloads");
   o.IgnoreWithWarning("stat_prefix", "per-route stats prefixes are not implemented");
   o.Finish();
+  // A match whose condition did not decode must not degrade into a broader
+  // one (and must not produce follow-up warnings such as shadowing).
+  m.invalid = o.sink().error_count() != errors_before;
   return m;
 }
 
@@ -1275,7 +1279,7 @@ TrafficPolicySpec DecodeTrafficPolicy(Obj o, bool allow_port_level) {
         port->Finish();
       }
       TrafficPolicySpec sub = DecodeTrafficPolicy(std::move(pl), false);
-      if (number != 0) p.port_level.emplace_back(number, std::move(sub));
+      if (number != 0) p.port_level.push_back({number, std::move(sub)});
     }
   }
   o.Unsupported("proxy_protocol", "sending PROXY headers upstream is not implemented");
