@@ -237,12 +237,15 @@ TEST_F(UpstreamTest, StatusAndExtraHeaders) {
   c.Send(BuildRequest("GET", "/",
                       {{"x-upstream-status", "503"},
                        {"x-upstream-header", "x-one=1"},
-                       {"x-upstream-header", "set-cookie=a=b; Path=/"}}));
+                       {"x-upstream-header", "set-cookie=a=b; Path=/"},
+                       {"x-upstream-header", "x-two=2, x-three=3"}}));
   HttpResponse r = c.ReadResponse();
   ASSERT_TRUE(r.ok) << r.Describe();
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.Header("x-one"), "1");
   EXPECT_EQ(r.Header("set-cookie"), "a=b; Path=/");
+  EXPECT_EQ(r.Header("x-two"), "2") << "lines merged by a proxy are split again";
+  EXPECT_EQ(r.Header("x-three"), "3");
   EXPECT_FALSE(r.peer_closed);
 }
 
@@ -550,6 +553,51 @@ TEST_F(UpstreamTest, H2cWithNghttpTrailersAndConcurrentStreams) {
                      "x-upstream-reset-code: 7", up().Url("/")});
   EXPECT_NE(reset.exit_code, 0) << reset.Describe();
   EXPECT_EQ(reset.status, 0);
+}
+
+TEST_F(UpstreamTest, BoundedLoadLoopsCountEveryResponseAndConnection) {
+  up().ResetStats();
+  LoadOptions lo;
+  lo.port = up().Port();
+  lo.connections = 4;
+  lo.target = "/load";
+  lo.max_requests = 300;
+  lo.duration = seconds(20);
+  lo.requests_per_connection = 50;
+  LoadResult r = RunHttpLoad(lo);
+  EXPECT_EQ(r.requests, 300) << r.Describe();
+  EXPECT_EQ(r.failures, 0) << r.Describe();
+  EXPECT_EQ(r.Count(200), 300);
+  auto s = up().Stats();
+  EXPECT_EQ(s.requests, 300);
+  EXPECT_EQ(s.accepts, r.connects) << "every connection the loop opened reached the upstream";
+  EXPECT_GE(r.connects, 6);
+
+  // Failures are counted, not hidden: every request here gets a TCP reset.
+  lo.headers = {{"x-upstream-reset", "before-headers"}};
+  lo.max_requests = 20;
+  BackgroundLoad bg(lo);
+  LoadResult failing = bg.Wait();
+  EXPECT_EQ(failing.requests, 0) << failing.Describe();
+  EXPECT_GT(failing.failures, 0);
+  EXPECT_FALSE(failing.first_errors.empty());
+}
+
+TEST_F(UpstreamTest, WrkAndH2loadWrappersParseResults) {
+  WrkResult w = RunWrk(up().Url("/wrk"), 4, 1);
+  ASSERT_TRUE(w.ok()) << w.command.Describe();
+  EXPECT_GT(w.requests, 0);
+  EXPECT_GT(w.requests_per_sec, 0);
+  EXPECT_EQ(w.non_2xx_3xx, 0);
+  EXPECT_EQ(w.socket_errors, 0);
+  EXPECT_GT(w.p50_ms, 0);
+  EXPECT_GE(w.p99_ms, w.p50_ms);
+
+  H2loadResult h = RunH2load({"-n", "200", "-c", "2", "-m", "10", up().Url("/h2load")});
+  ASSERT_TRUE(h.ok()) << h.command.Describe();
+  EXPECT_EQ(h.succeeded, 200);
+  EXPECT_EQ(h.status_2xx, 200);
+  EXPECT_EQ(h.failed + h.errored + h.timeout, 0);
 }
 
 // ---------------------------------------------------------------- the upstream, TLS

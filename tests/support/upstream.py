@@ -62,8 +62,9 @@ Request headers that steer the response (case-insensitive names)
   x-upstream-close: 1               HTTP/1.1: `Connection: close` and close after
                                     the response. HTTP/2: GOAWAY after it, then close.
   x-upstream-header: name=value     extra response header; repeat the header line
-                                    for several (one name=value per line). If it
-                                    sets content-length or transfer-encoding, the
+                                    for several (lines merged by a proxy into
+                                    "a=1, b=2" are split again). If it sets
+                                    content-length or transfer-encoding, the
                                     upstream adds neither itself.
   x-upstream-no-content-length: 1   HTTP/1.1: body delimited by closing the
                                     connection. HTTP/2: no content-length header.
@@ -103,6 +104,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -340,6 +342,11 @@ def parse_pairs(text):
     return out
 
 
+# Splits "a=1, b=2" (merged repeated x-upstream-header lines) but not "a=1; b=2"
+# or values whose commas are not followed by `token=`.
+_MERGED_PAIRS = re.compile(r",\s*(?=[!#$%&'*+.^_`|~0-9A-Za-z-]+=)")
+
+
 def int_header(headers, name, default=0):
     value = header_get(headers, name)
     if value is None or value == "":
@@ -444,10 +451,12 @@ async def handle_request(req, resp):
         content_type = "application/json"
 
     extra = []
-    for item in header_all(h, "x-upstream-header"):
-        name, _, value = item.partition("=")
-        if name.strip():
-            extra.append((name.strip(), value.strip()))
+    for line in header_all(h, "x-upstream-header"):
+        # A proxy may merge repeated lines into one, comma-separated.
+        for item in _MERGED_PAIRS.split(line):
+            name, _, value = item.partition("=")
+            if name.strip():
+                extra.append((name.strip(), value.strip()))
     user_framing = any(n.lower() in ("content-length", "transfer-encoding") for n, _ in extra)
     trailers = parse_pairs(header_get(h, "x-upstream-trailers") or "")
     chunked = header_get(h, "x-upstream-chunked") == "1" or bool(trailers)
