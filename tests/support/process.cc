@@ -24,6 +24,9 @@ extern char** environ;
 #ifndef GH_UPSTREAM_PY_DEFAULT
 #define GH_UPSTREAM_PY_DEFAULT ""
 #endif
+#ifndef GH_GATEHOUSE_BIN_DEFAULT
+#define GH_GATEHOUSE_BIN_DEFAULT ""
+#endif
 
 namespace gh::test {
 namespace {
@@ -146,7 +149,7 @@ std::string EnvOr(const char* name, std::string_view fallback) {
 }
 
 std::string GatehouseBin() {
-  std::string bin = EnvOr("GATEHOUSE_BIN", "");
+  std::string bin = EnvOr("GATEHOUSE_BIN", GH_GATEHOUSE_BIN_DEFAULT);
   if (bin.empty()) throw HarnessError("GATEHOUSE_BIN is not set (run through `meson test`)");
   return bin;
 }
