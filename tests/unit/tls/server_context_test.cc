@@ -322,7 +322,8 @@ struct ResumeCase {
 class ResumptionTest : public ServerTest, public ::testing::WithParamInterface<ResumeCase> {};
 
 TEST_P(ResumptionTest, ResumesOnTheSameServerOnly) {
-  const auto [version, tickets] = GetParam();
+  const int version = GetParam().version;
+  const bool tickets = GetParam().tickets;
   ListenerTlsOptions options;
   if (tickets) options.ticket_keys = *TicketKeySet::Create();
   options.default_server = std::nullopt;
