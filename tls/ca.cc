@@ -291,6 +291,18 @@ Result<IssuedSvid> IssueSvid(const CertifiedKey& ca, const SpiffeId& id, const S
   return out;
 }
 
+Result<MeshIdentity> IssueMeshIdentity(const CertifiedKey& ca, const SpiffeId& id,
+                                       std::chrono::seconds ttl, UnixSeconds now) {
+  auto svid = IssueSvid(ca, id, SvidRequest{{}, ttl}, now);
+  if (!svid.ok()) return svid.error();
+  auto pair =
+      CertifiedKey::FromPem(svid->cert_chain_pem, svid->key_pem, "mesh SVID " + id.ToString());
+  if (!pair.ok()) return pair.error();
+  auto bundle = TrustBundle::FromPem(svid->root_cert_pem, {}, "mesh root");
+  if (!bundle.ok()) return bundle.error();
+  return MeshIdentity{id.trust_domain, std::move(*pair), std::move(*bundle)};
+}
+
 Result<std::string> CreateCsrPem(EVP_PKEY* key, std::string_view common_name,
                                  std::string_view uri_san) {
   ERR_clear_error();

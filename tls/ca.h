@@ -78,6 +78,13 @@ struct IssuedSvid {
 Result<IssuedSvid> IssueSvid(const CertifiedKey& ca, const SpiffeId& id, const SvidRequest& request,
                              UnixSeconds now);
 
+// The gateway's own identity from the embedded CA: a fresh SVID for `id`
+// (key generated here) and the CA's root as the trust bundle. Renew at
+// NextRenewalTime(svid->info().not_before, ...not_after, rng) and rebuild
+// the contexts with the new identity; connections keep the old one.
+Result<MeshIdentity> IssueMeshIdentity(const CertifiedKey& ca, const SpiffeId& id,
+                                       std::chrono::seconds ttl, UnixSeconds now);
+
 // ------------------------------------------------- general issuance (dev) ---
 
 // For test fixtures, intermediates and development certificates. Mesh

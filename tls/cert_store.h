@@ -100,6 +100,15 @@ class TrustBundle {
   bool has_crl_ = false, system_ = false;
 };
 
+// The gateway's own mesh identity (its X.509-SVID, used for ISTIO_MUTUAL on
+// both sides) and the mesh trust bundle. Replace it (and rebuild the
+// contexts) when the SVID is renewed or the bundle changes.
+struct MeshIdentity {
+  std::string trust_domain;
+  std::shared_ptr<const CertifiedKey> svid;
+  std::shared_ptr<const TrustBundle> trust_bundle;
+};
+
 // A named credential (Istio credentialName): the Gatehouse equivalent of a
 // Kubernetes secret, declared in config and resolved here.
 struct NamedCredential {

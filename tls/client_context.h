@@ -23,7 +23,6 @@
 #include "base/result.h"
 #include "routing/model.h"
 #include "tls/cert_store.h"
-#include "tls/server_context.h"  // MeshIdentity
 
 namespace gh::tls {
 

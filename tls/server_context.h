@@ -59,13 +59,6 @@ struct ListenerTlsOptions {
   std::chrono::seconds session_timeout{3600};
 };
 
-// The gateway's own mesh identity (ISTIO_MUTUAL) and the mesh trust bundle.
-struct MeshIdentity {
-  std::string trust_domain;
-  std::shared_ptr<const CertifiedKey> svid;
-  std::shared_ptr<const TrustBundle> trust_bundle;
-};
-
 class ServerContext {
  public:
   // Fails on anything that would make a server unusable: missing or

@@ -61,9 +61,14 @@ Status SniSelector::Add(std::string_view name, uint32_t index) {
 }
 
 std::optional<uint32_t> SniSelector::Select(std::string_view sni) const {
-  if (sni.empty()) return catch_all_ ? catch_all_ : default_;
+  if (auto owner = Owner(sni)) return owner;
+  return default_;
+}
+
+std::optional<uint32_t> SniSelector::Owner(std::string_view sni) const {
+  if (sni.empty()) return catch_all_;
   auto name = Normalize(sni);
-  if (!name) return catch_all_ ? catch_all_ : default_;
+  if (!name) return catch_all_;
   if (auto it = exact_.find(*name); it != exact_.end()) return it->second;
   if (!wildcard_.empty()) {
     // Longest suffix first: ".b.example.com", ".example.com", ".com".
@@ -72,7 +77,7 @@ std::optional<uint32_t> SniSelector::Select(std::string_view sni) const {
       if (auto it = wildcard_.find(n.substr(dot)); it != wildcard_.end()) return it->second;
     }
   }
-  return catch_all_ ? catch_all_ : default_;
+  return catch_all_;
 }
 
 }  // namespace gh::tls

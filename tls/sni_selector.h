@@ -32,6 +32,11 @@ class SniSelector {
 
   // The server for `sni` ("" when the client sent none); nullopt: reject.
   std::optional<uint32_t> Select(std::string_view sni) const;
+  // The server whose names cover `host` (exact, wildcard or catch-all),
+  // ignoring the default: for the 421 decision, a request whose Host is
+  // owned by another server than the connection's gets 421 Misdirected
+  // Request, a Host owned by none gets 404. Strip the port first.
+  std::optional<uint32_t> Owner(std::string_view host) const;
 
   size_t size() const { return exact_.size() + wildcard_.size() + (catch_all_ ? 1 : 0); }
 

@@ -228,6 +228,28 @@ TEST_F(CaTest, CrlRevokesBySerialPerOpenSslCli) {
   EXPECT_NE(out.find("certificate revoked"), std::string::npos) << out;
 }
 
+TEST_F(CaTest, MeshIdentityForTheGateway) {
+  const auto now = NowSeconds();
+  auto root = CreateRootCa(RootOptions{.trust_domain = "cluster.local"}, now);
+  ASSERT_TRUE(root.ok());
+  auto identity = IssueMeshIdentity(**root, SpiffeId{"cluster.local", "edge", "gatehouse"},
+                                    std::chrono::hours(24), now);
+  ASSERT_TRUE(identity.ok()) << identity.error().message;
+  EXPECT_EQ(identity->trust_domain, "cluster.local");
+  EXPECT_EQ(identity->svid->info().spiffe_id, "spiffe://cluster.local/ns/edge/sa/gatehouse");
+  ASSERT_EQ(identity->trust_bundle->certificates().size(), 1u);
+  EXPECT_EQ(identity->trust_bundle->certificates()[0].sha256_hex, (*root)->info().sha256_hex);
+  // Renewal falls in the middle of the SVID's life.
+  FastRandom rng(3);
+  const auto& info = identity->svid->info();
+  const auto renew = NextRenewalTime(info.not_before, info.not_after, rng);
+  EXPECT_GT(renew, info.not_before + std::chrono::hours(11));
+  EXPECT_LT(renew, info.not_before + std::chrono::hours(13));
+  EXPECT_FALSE(
+      IssueMeshIdentity(**root, SpiffeId{"other", "edge", "gatehouse"}, std::chrono::hours(24), now)
+          .ok());
+}
+
 TEST(Rotation, RenewsAtHalfLifeWithBoundedJitter) {
   const UnixSeconds nb{std::chrono::seconds(1'700'000'000)};
   const UnixSeconds na = nb + std::chrono::hours(24);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/unit/tls/test_pki.h"
+#include "tls/server_context.h"
 #include "tls/session.h"
 
 namespace gh::tls {
@@ -232,8 +233,10 @@ class IstioMutualTest : public ClientTest {
   void SetUp() override {
     ClientTest::SetUp();
     mesh_root = *CreateRootCa(RootOptions{.trust_domain = "cluster.local"}, NowSeconds());
-    gateway = MeshIdentity{"cluster.local", Svid("spiffe://cluster.local/ns/gw/sa/gatehouse"),
-                           *TrustBundle::FromPem(mesh_root->ChainPem())};
+    auto identity = IssueMeshIdentity(*mesh_root, SpiffeId{"cluster.local", "gw", "gatehouse"},
+                                      std::chrono::hours(1), NowSeconds());
+    ASSERT_TRUE(identity.ok()) << identity.error().message;
+    gateway = std::move(*identity);
   }
   // An upstream that requires a client certificate from the mesh and reports
   // the SPIFFE ID it saw.

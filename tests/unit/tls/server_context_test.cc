@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <atomic>
+#include <thread>
+
 #include "base/strings.h"
 #include "tests/unit/tls/test_pki.h"
 #include "tls/session.h"
@@ -411,6 +414,43 @@ TEST_F(ServerTest, TicketsSurviveARebuildWithTheSameKeys) {
   RawClient again;
   again.SetSession(session.get());
   EXPECT_TRUE(Connect(*rebuilt, again, "a.example.com")->resumed());
+}
+
+TEST_F(ServerTest, ConcurrentHandshakesWhileTicketKeysRotate) {
+  auto keys = *TicketKeySet::Create();
+  auto ctx =
+      Build({Spec("a", {"a.example.com"}, {ca.Leaf({"a.example.com"})}),
+             Spec("b", {"b.example.com"}, {ca.Leaf({"b.example.com"}, {}, KeyType::kRsa2048)})},
+            ListenerTlsOptions{.ticket_keys = keys, .session_cache_size = 16});
+  constexpr int kThreads = 4, kPerThread = 40;
+  std::atomic<int> established{0}, resumed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      SslSessionPtr last;
+      for (int i = 0; i < kPerThread; ++i) {
+        // Alternate TLS 1.2 (session cache) and 1.3 (tickets), and servers.
+        const bool tls12 = (i / 2) % 2 == 1;
+        RawClient client([tls12](SSL_CTX* c) {
+          if (tls12) SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION);
+        });
+        if (last && i % 2 == 1) client.SetSession(last.get());
+        auto server = Connect(ctx, client, (t + i / 4) % 2 ? "a.example.com" : "b.example.com");
+        if (server->state() == TlsSession::State::kEstablished) ++established;
+        if (server->resumed()) ++resumed;
+        last.reset(client.Get1Session());
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(keys->RotateRandom().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(established.load(), kThreads * kPerThread);
+  EXPECT_GT(resumed.load(), 0);
+  EXPECT_LE(ctx->session_cache_stats().entries, 16u);
 }
 
 // ------------------------------------------------------ client certificates ---

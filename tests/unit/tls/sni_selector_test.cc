@@ -40,6 +40,17 @@ TEST(SniSelector, DefaultOrReject) {
   EXPECT_EQ(s.Select("a.example.com"), 0u);
 }
 
+TEST(SniSelector, OwnerIgnoresTheDefault) {
+  SniSelector s;
+  ASSERT_TRUE(s.Add("a.example.com", 0).ok());
+  ASSERT_TRUE(s.Add("*.b.example.com", 1).ok());
+  s.SetDefault(0);
+  EXPECT_EQ(s.Owner("a.example.com"), 0u);
+  EXPECT_EQ(s.Owner("x.b.example.com"), 1u);          // owned by server 1: 421 on server 0
+  EXPECT_EQ(s.Owner("c.example.com"), std::nullopt);  // nobody: 404
+  EXPECT_EQ(s.Select("c.example.com"), 0u);
+}
+
 TEST(SniSelector, ReportsDuplicatesAndMalformedNames) {
   SniSelector s;
   ASSERT_TRUE(s.Add("a.example.com", 0).ok());
