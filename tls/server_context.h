@@ -10,13 +10,16 @@
 // mode -- all before version negotiation and session resumption, so a
 // session or ticket from one server never resumes on another (each server
 // has its own session id context). The data plane then reads
-// TlsSession::server_index() to pick that server's route table (and answers
-// 421 for a Host owned by another server on the listener).
+// TlsSession::server_index() to pick that server's route table, and
+// sni_selector().Owner(host) to answer 421 for a Host owned by another
+// server on the listener (404 for a Host owned by none).
 //
 // Built once per config snapshot on the main thread; immutable and shared by
 // every worker afterwards. Session tickets use a TicketKeySet the owner keeps
-// across rebuilds and rotates; the server-side session cache lives in the
-// context (bounded, LRU).
+// across rebuilds and rotates; the server-side session cache (OpenSSL's,
+// bounded by session_cache_size) lives in the context. Sessions of
+// connections that failed are dropped from it; TlsSession keeps the others
+// resumable even when the peer closed without close_notify (like nginx).
 #pragma once
 
 #include <chrono>

@@ -369,6 +369,28 @@ TEST_P(ResumptionTest, ResumesOnTheSameServerOnly) {
   EXPECT_EQ(s3->failure(), TlsFailure::kPeerCertificateMissing) << s3->failure_reason();
 }
 
+TEST_P(ResumptionTest, NeverResumesAcrossSimpleServers) {
+  const int version = GetParam().version;
+  ListenerTlsOptions options;
+  if (GetParam().tickets) options.ticket_keys = *TicketKeySet::Create();
+  auto ctx = Build({Spec("a", {"a.example.com"}, {ca.Leaf({"a.example.com"})}),
+                    Spec("b", {"b.example.com"}, {ca.Leaf({"b.example.com"})})},
+                   options);
+  auto configure = [version](SSL_CTX* c) {
+    SSL_CTX_set_min_proto_version(c, version);
+    SSL_CTX_set_max_proto_version(c, version);
+  };
+  RawClient first(configure);
+  ASSERT_EQ(Connect(ctx, first, "a.example.com")->state(), TlsSession::State::kEstablished);
+  SslSessionPtr session(first.Get1Session());
+  RawClient other(configure);
+  other.SetSession(session.get());
+  auto s = Connect(ctx, other, "b.example.com");
+  EXPECT_EQ(s->state(), TlsSession::State::kEstablished) << s->failure_reason();
+  EXPECT_FALSE(s->resumed());
+  EXPECT_EQ(PeerCn(other), "CN=b.example.com");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     All, ResumptionTest,
     ::testing::Values(ResumeCase{TLS1_3_VERSION, true}, ResumeCase{TLS1_3_VERSION, false},
