@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstring>
 
 #include "base/strings.h"
@@ -545,12 +546,14 @@ size_t ServerContext::server_count() const {
 }
 
 const ServerSpec& ServerContext::server(size_t index) const {
-  return specs_.at(index);
+  assert(index < specs_.size());
+  return specs_[index];
 }
 
 std::vector<CertInfo> ServerContext::ServerCertificates(size_t index) const {
   std::vector<CertInfo> out;
-  for (const auto& c : impl_->entries.at(index)->certs)
+  assert(index < impl_->entries.size());
+  for (const auto& c : impl_->entries[index]->certs)
     out.push_back(c->info());
   return out;
 }
