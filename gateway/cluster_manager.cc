@@ -18,13 +18,14 @@ uint32_t PerWorker(uint32_t limit, uint32_t workers) {
 }  // namespace
 
 ClusterState::ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
-                           const routing::Cluster& cluster, uint32_t workers)
+                           const routing::Cluster& cluster, uint32_t workers, WorkerStats* stats)
     : config_(std::move(config)),
       cluster_(&cluster),
       balancer_(routing::CreateLoadBalancer(cluster)),
       max_connections_(PerWorker(cluster.pool.max_connections, workers)),
       max_pending_(PerWorker(cluster.pool.http1_max_pending_requests, workers)),
-      max_requests_(PerWorker(cluster.pool.http2_max_requests, workers)) {
+      max_requests_(PerWorker(cluster.pool.http2_max_requests, workers)),
+      stats_(stats) {
   // Indexed exactly like cluster.endpoints, as the balancer expects.
   endpoints_.resize(cluster.endpoints.size());
   active_.assign(cluster.endpoints.size(), 0);
@@ -98,7 +99,7 @@ ClusterState* ClusterManager::Get(const std::shared_ptr<const routing::Config>& 
   std::string key = Key(cluster);
   auto it = clusters_.find(key);
   if (it != clusters_.end()) return it->second.get();
-  auto state = std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_);
+  auto state = std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_, stats_);
   ClusterState* raw = state.get();
   clusters_.emplace(std::move(key), std::move(state));
   return raw;
@@ -115,7 +116,7 @@ void ClusterManager::Apply(const std::shared_ptr<const routing::Config>& config)
       clusters_.erase(it);
     } else if (next.find(key) == next.end()) {
       next.emplace(std::move(key),
-                   std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_));
+                   std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_, stats_));
     }
   }
   for (auto& [key, state] : clusters_) {
@@ -128,6 +129,42 @@ void ClusterManager::Apply(const std::shared_ptr<const routing::Config>& config)
 
 void ClusterManager::CollectGarbage() {
   std::erase_if(retired_, [](const std::unique_ptr<ClusterState>& s) { return s->unused(); });
+}
+
+namespace {
+
+ClusterStats Describe(ClusterState& state) {
+  ClusterStats out;
+  out.host = state.cluster().host;
+  out.service_namespace = state.cluster().service_namespace;
+  out.retired = state.retired();
+  out.active_requests = state.active_requests;
+  out.connections = state.connections;
+  out.pending_requests = state.pending;
+  std::vector<EndpointState>& endpoints = state.endpoints();
+  out.endpoints.reserve(endpoints.size());
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    EndpointStats e;
+    e.address = endpoints[i].address_string;
+    e.healthy = state.healthy(i);
+    e.active_requests = state.active(i);
+    if (endpoints[i].pool != nullptr) {
+      e.connections_active = endpoints[i].pool->active_count();
+      e.connections_idle = endpoints[i].pool->idle_count();
+      e.pending_requests = endpoints[i].pool->pending_count();
+    }
+    out.endpoints.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+void ClusterManager::Report(std::map<std::string, ClusterStats>& out) const {
+  for (const auto& [key, state] : clusters_)
+    out[state->cluster().name].Merge(Describe(*state));
+  for (const auto& state : retired_)
+    out[state->cluster().name + "#retired"].Merge(Describe(*state));
 }
 
 void ClusterManager::RetireAll() {

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "base/random.h"
+#include "gateway/stats.h"
 #include "gateway/upstream_pool.h"
 #include "routing/load_balancer.h"
 #include "routing/model.h"
@@ -31,7 +33,7 @@ struct EndpointState {
 class ClusterState {
  public:
   ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
-               const routing::Cluster& cluster, uint32_t workers);
+               const routing::Cluster& cluster, uint32_t workers, WorkerStats* stats = nullptr);
   ~ClusterState();
   ClusterState(const ClusterState&) = delete;
   ClusterState& operator=(const ClusterState&) = delete;
@@ -50,6 +52,7 @@ class ClusterState {
   void AddActive(size_t endpoint) { ++active_[endpoint]; }
   void RemoveActive(size_t endpoint) { --active_[endpoint]; }
   uint32_t active(size_t endpoint) const { return active_[endpoint]; }
+  bool healthy(size_t endpoint) const { return healthy_[endpoint] != 0; }
 
   // Circuit-breaker limits for this worker's share.
   uint32_t max_connections() const { return max_connections_; }
@@ -58,6 +61,8 @@ class ClusterState {
   uint32_t buffer_limit() const { return config_->proxy.connection_buffer_bytes; }
   uint64_t connect_timeout_ms() const;
   uint64_t idle_timeout_ms() const;
+  // The worker's stats shard for upstream connection counters (may be null).
+  WorkerStats* stats() const { return stats_; }
 
   uint32_t connections = 0;  // open or connecting, all endpoints
   uint32_t pending = 0;      // waiting for a connection, all endpoints
@@ -78,13 +83,14 @@ class ClusterState {
   uint32_t max_connections_;
   uint32_t max_pending_;
   uint32_t max_requests_;
+  WorkerStats* stats_;
   bool retired_ = false;
 };
 
 class ClusterManager {
  public:
-  ClusterManager(Dispatcher& dispatcher, uint32_t workers)
-      : dispatcher_(dispatcher), workers_(workers) {}
+  ClusterManager(Dispatcher& dispatcher, uint32_t workers, WorkerStats* stats = nullptr)
+      : dispatcher_(dispatcher), workers_(workers), stats_(stats) {}
 
   // The state for cluster `index` of `config` (created on first use).
   ClusterState* Get(const std::shared_ptr<const routing::Config>& config, uint32_t index);
@@ -94,12 +100,16 @@ class ClusterManager {
   void CollectGarbage();
   void RetireAll();
   size_t size() const { return clusters_.size(); }
+  // Copies every cluster's state (live and retired) for /clusters and the
+  // pool metrics. Not on the request path: called when stats are asked for.
+  void Report(std::map<std::string, ClusterStats>& out) const;
 
  private:
   static std::string Key(const routing::Cluster& cluster);
 
   Dispatcher& dispatcher_;
   uint32_t workers_;
+  WorkerStats* stats_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> clusters_;
   std::vector<std::unique_ptr<ClusterState>> retired_;
 };

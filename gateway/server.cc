@@ -1,5 +1,6 @@
 #include "gateway/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -100,6 +101,7 @@ Status Server::Publish(LoadedConfig loaded) {
   snapshot->hash = loaded.hash;
   snapshot->config = loaded.config;
   current_ = snapshot;
+  publish_started_ns_[snapshot->version] = uv_hrtime();
   for (const std::string& warning : loaded.warnings)
     GH_LOG(kConfig, kWarn, warning);
 
@@ -117,6 +119,13 @@ Status Server::Publish(LoadedConfig loaded) {
 
 void Server::OnApplied(uint32_t worker, uint64_t version) {
   if (worker < applied_.size() && version > applied_[worker]) applied_[worker] = version;
+  const uint64_t everywhere = *std::min_element(applied_.begin(), applied_.end());
+  while (!publish_started_ns_.empty() && publish_started_ns_.begin()->first <= everywhere) {
+    const double ms = static_cast<double>(uv_hrtime() - publish_started_ns_.begin()->second) / 1e6;
+    publish_latency_ms_.Observe(ms);
+    last_publish_latency_ms_ = ms;
+    publish_started_ns_.erase(publish_started_ns_.begin());
+  }
   if (!ready_fired_ && state_ == State::kInitializing) {
     for (uint64_t v : applied_) {
       if (v == 0) return;
@@ -219,6 +228,8 @@ void Server::Stop(int exit_code) {
     worker->PostStop();
   for (auto& worker : workers_)
     worker->Join();
+  for (auto& fn : stop_callbacks_)
+    fn();
   for (uv_signal_t* handle : signals_) {
     uv_close(reinterpret_cast<uv_handle_t*>(handle),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
@@ -246,6 +257,31 @@ void Server::CollectStats(std::function<void(WorkerStats)> done) {
       dispatcher_->Post([pending, stats = std::move(stats)]() mutable {
         pending->merged.Merge(stats);
         if (--pending->remaining == 0) pending->done(std::move(pending->merged));
+      });
+    });
+  }
+}
+
+void Server::CollectWorkerStats(std::function<void(std::vector<WorkerStats>)> done) {
+  struct Pending {
+    std::vector<WorkerStats> shards;
+    size_t remaining;
+    std::function<void(std::vector<WorkerStats>)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->shards.resize(workers_.size());
+  pending->remaining = workers_.size();
+  pending->done = std::move(done);
+  if (workers_.empty() || state_ == State::kStopped) {
+    pending->done(std::move(pending->shards));
+    return;
+  }
+  for (auto& worker : workers_) {
+    const uint32_t index = worker->index();
+    worker->PostStatsRequest([this, pending, index](WorkerStats stats) {
+      dispatcher_->Post([pending, index, stats = std::move(stats)]() mutable {
+        pending->shards[index] = std::move(stats);
+        if (--pending->remaining == 0) pending->done(std::move(pending->shards));
       });
     });
   }

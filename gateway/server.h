@@ -69,10 +69,18 @@ class Server {
   const std::map<std::string, uint16_t>& listener_ports() const { return listener_ports_; }
   // Asks every worker for its stats shard and merges them.
   void CollectStats(std::function<void(WorkerStats)> done);
+  // The same, unmerged: one shard per worker, indexed by worker.
+  void CollectWorkerStats(std::function<void(std::vector<WorkerStats>)> done);
+  // Time from posting a snapshot to the last worker's acknowledgement.
+  const Histogram& publish_latency_ms() const { return publish_latency_ms_; }
+  double last_publish_latency_ms() const { return last_publish_latency_ms_; }
   // Runs `fn` once every worker has applied the first snapshot.
   void OnReady(std::function<void()> fn) { ready_callbacks_.push_back(std::move(fn)); }
   // Runs `fn` when the server starts draining.
   void OnDrain(std::function<void()> fn) { drain_callbacks_.push_back(std::move(fn)); }
+  // Runs `fn` on the main thread when the server stops (workers joined,
+  // before the main loop ends): close main-loop handles here.
+  void OnStop(std::function<void()> fn) { stop_callbacks_.push_back(std::move(fn)); }
 
  private:
   Status Publish(LoadedConfig loaded);
@@ -103,6 +111,10 @@ class Server {
   std::unique_ptr<Timer> drain_timer_;
   std::vector<std::function<void()>> ready_callbacks_;
   std::vector<std::function<void()>> drain_callbacks_;
+  std::vector<std::function<void()>> stop_callbacks_;
+  std::map<uint64_t, uint64_t> publish_started_ns_;  // version -> uv_hrtime at post
+  Histogram publish_latency_ms_;
+  double last_publish_latency_ms_ = 0;
 };
 
 }  // namespace gh::gateway

@@ -25,6 +25,36 @@ void RequestMetrics::Merge(const RequestMetrics& other) {
   response_bytes.Merge(other.response_bytes);
 }
 
+void EndpointStats::Merge(const EndpointStats& other) {
+  if (address.empty()) address = other.address;
+  healthy = healthy && other.healthy;
+  active_requests += other.active_requests;
+  connections_active += other.connections_active;
+  connections_idle += other.connections_idle;
+  pending_requests += other.pending_requests;
+}
+
+void ClusterStats::Merge(const ClusterStats& other) {
+  if (host.empty()) {
+    host = other.host;
+    service_namespace = other.service_namespace;
+    retired = other.retired;
+  }
+  active_requests += other.active_requests;
+  connections += other.connections;
+  pending_requests += other.pending_requests;
+  if (endpoints.size() < other.endpoints.size()) endpoints.resize(other.endpoints.size());
+  for (size_t i = 0; i < other.endpoints.size(); ++i)
+    endpoints[i].Merge(other.endpoints[i]);
+}
+
+void LoopLag::Record(double ms) {
+  if (ms < 0) ms = 0;
+  histogram.Observe(ms);
+  last_ms = ms;
+  if (ms > max_ms) max_ms = ms;
+}
+
 void WorkerStats::Merge(const WorkerStats& other) {
   for (const auto& [labels, metrics] : other.requests)
     requests[labels].Merge(metrics);
@@ -51,6 +81,12 @@ void WorkerStats::Merge(const WorkerStats& other) {
     tls_handshakes[k] += v;
   for (const auto& [k, v] : other.tls_handshake_failures)
     tls_handshake_failures[k] += v;
+  for (const auto& [k, v] : other.clusters)
+    clusters[k].Merge(v);
+  // Loop lag is per worker: the merged view keeps the worst.
+  loop_lag.histogram.Merge(other.loop_lag.histogram);
+  if (other.loop_lag.last_ms > loop_lag.last_ms) loop_lag.last_ms = other.loop_lag.last_ms;
+  if (other.loop_lag.max_ms > loop_lag.max_ms) loop_lag.max_ms = other.loop_lag.max_ms;
 }
 
 }  // namespace gh::gateway

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace gh::gateway {
 
@@ -58,6 +59,39 @@ struct TcpMetrics {
   uint64_t opened = 0, closed = 0, sent_bytes = 0, received_bytes = 0;
 };
 
+// One upstream endpoint as a worker sees it (filled when stats are asked
+// for, never on the request path).
+struct EndpointStats {
+  std::string address;  // ip:port
+  bool healthy = true;
+  uint64_t active_requests = 0;
+  uint64_t connections_active = 0;  // busy or connecting
+  uint64_t connections_idle = 0;
+  uint64_t pending_requests = 0;
+  void Merge(const EndpointStats& other);
+};
+
+// One upstream cluster's per-worker state: endpoints, active requests, pool
+// sizes. `retired`: removed (or changed) by a reload and still draining.
+struct ClusterStats {
+  std::string host;
+  std::string service_namespace;
+  bool retired = false;
+  uint64_t active_requests = 0;
+  uint64_t connections = 0;
+  uint64_t pending_requests = 0;
+  std::vector<EndpointStats> endpoints;
+  void Merge(const ClusterStats& other);
+};
+
+// Event-loop lag: how late a periodic timer fires (milliseconds).
+struct LoopLag {
+  Histogram histogram;
+  double last_ms = 0;
+  double max_ms = 0;  // largest sample ever
+  void Record(double ms);
+};
+
 struct WorkerStats {
   std::map<RequestLabels, RequestMetrics> requests;
   std::map<TcpLabels, TcpMetrics> tcp;
@@ -74,7 +108,10 @@ struct WorkerStats {
   std::map<std::string, uint64_t> tls_handshakes;          // by listener
   std::map<std::string, uint64_t> tls_handshake_failures;  // by reason
   uint64_t config_version_applied = 0;
-  double loop_lag_ms = 0;
+  LoopLag loop_lag;
+  // Keyed by cluster name; a changed cluster draining beside its successor
+  // is keyed "<name>#retired".
+  std::map<std::string, ClusterStats> clusters;
 
   void Merge(const WorkerStats& other);
 };

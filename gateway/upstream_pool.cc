@@ -58,12 +58,15 @@ void EndpointPool::Cancel(WaiterHandle handle) {
 }
 
 bool EndpointPool::CanCreateConnection() const {
-  return !retired_ && cluster_.connections < cluster_.max_connections();
+  // A retired pool takes no new requests, but the ones already waiting in it
+  // still get a connection: a reload must not strand a queued request.
+  return cluster_.connections < cluster_.max_connections();
 }
 
 void EndpointPool::CreateConnection() {
   ++connecting_;
   ++cluster_.connections;
+  if (WorkerStats* stats = cluster_.stats()) ++stats->upstream_cx_total;
   connections_.push_back(std::make_unique<Http1ClientConnection>(
       *this, cluster_.buffer_limit(), cluster_.connect_timeout_ms(), address_));
 }
@@ -89,7 +92,8 @@ void EndpointPool::OnConnected(Http1ClientConnection* connection) {
 
 void EndpointPool::OnReleased(Http1ClientConnection* connection) {
   const uint32_t max_requests = cluster_.cluster().pool.max_requests_per_connection;
-  if (retired_ || (max_requests != 0 && connection->requests_served() >= max_requests)) {
+  if ((retired_ && waiters_.empty()) ||
+      (max_requests != 0 && connection->requests_served() >= max_requests)) {
     connection->Close();
     return;
   }
@@ -99,6 +103,10 @@ void EndpointPool::OnReleased(Http1ClientConnection* connection) {
     waiters_.erase(it);
     --cluster_.pending;
     Assign(connection, callbacks);
+    return;
+  }
+  if (retired_) {
+    connection->Close();
     return;
   }
   idle_.push_back(connection);
@@ -112,7 +120,10 @@ void EndpointPool::ArmIdle(Http1ClientConnection* connection) {
 
 void EndpointPool::OnClosed(Http1ClientConnection* connection, bool connect_failed,
                             std::string_view detail) {
-  if (connect_failed) --connecting_;
+  if (connect_failed) {
+    --connecting_;
+    if (WorkerStats* stats = cluster_.stats()) ++stats->upstream_cx_connect_fail;
+  }
   std::erase(idle_, connection);
   auto it = std::find_if(connections_.begin(), connections_.end(),
                          [&](const auto& c) { return c.get() == connection; });

@@ -3,11 +3,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/log.h"
 #include "gateway/connection.h"
 #include "gateway/http1_server.h"
+#include "gateway/loop_lag.h"
 #include "gateway/mirror_request.h"
 #include "gateway/proxy_stream.h"
 
@@ -23,9 +25,10 @@ Worker::Worker(uint32_t index, uint32_t worker_count)
     : index_(index), worker_count_(worker_count), random_(EntropySeed() ^ index) {
   uv_loop_init(&loop_);
   dispatcher_ = std::make_unique<Dispatcher>(&loop_);
-  clusters_ = std::make_unique<ClusterManager>(*dispatcher_, worker_count_);
+  clusters_ = std::make_unique<ClusterManager>(*dispatcher_, worker_count_, &stats_);
   access_log_ = std::make_unique<AccessLogWriter>(*dispatcher_);
   housekeeping_timer_ = std::make_unique<Timer>(dispatcher_->timers(), [this] { Housekeeping(); });
+  lag_probe_ = std::make_unique<LoopLagProbe>(*dispatcher_, stats_.loop_lag);
 }
 
 Worker::~Worker() {
@@ -44,8 +47,10 @@ void Worker::Join() {
 void Worker::Run() {
   dispatcher_->BindToCurrentThread();
   housekeeping_timer_->Arm(kHousekeepingMs);
+  lag_probe_->Start();
   uv_run(&loop_, UV_RUN_DEFAULT);
   // The loop ended: every handle is closed. Free what is left.
+  lag_probe_.reset();
   housekeeping_timer_.reset();
   access_log_.reset();
   clusters_.reset();
@@ -93,6 +98,7 @@ void Worker::PostStop() {
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
+    lag_probe_->Stop();
     dispatcher_->Close();
   });
 }
@@ -101,6 +107,7 @@ void Worker::PostStatsRequest(std::function<void(WorkerStats)> reply) {
   dispatcher_->Post([this, reply = std::move(reply)] {
     WorkerStats copy = stats_;
     copy.downstream_cx_active = connections_.size();
+    clusters_->Report(copy.clusters);
     reply(std::move(copy));
   });
 }
@@ -115,6 +122,19 @@ void Worker::ApplySnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> ad
     if (it == listeners_.end()) continue;
     it->second->Close();
     listeners_.erase(it);
+  }
+  if (!remove.empty()) {
+    // Connections of a removed listener finish their current request and
+    // close (idle ones now) instead of answering later requests with 404.
+    std::vector<Http1ServerConnection*> doomed;
+    for (Http1ServerConnection* connection : connections_) {
+      const std::string& listener = connection->info().listener_name;
+      if (std::find(remove.begin(), remove.end(), listener) != remove.end()) {
+        doomed.push_back(connection);
+      }
+    }
+    for (Http1ServerConnection* connection : doomed)
+      connection->Drain();
   }
   for (ListenerHandoff& handoff : add) {
     if (draining_) {

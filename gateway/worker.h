@@ -26,6 +26,7 @@
 namespace gh::gateway {
 
 class Http1ServerConnection;
+class LoopLagProbe;
 class MirrorRequest;
 class WorkerListener;
 
@@ -103,6 +104,7 @@ class Worker {
   std::unordered_set<Http1ServerConnection*> connections_;
   std::unordered_set<MirrorRequest*> mirrors_;
   std::unique_ptr<Timer> housekeeping_timer_;
+  std::unique_ptr<LoopLagProbe> lag_probe_;
   uint64_t next_connection_id_ = 1;
   bool draining_ = false;
   bool stopping_ = false;
