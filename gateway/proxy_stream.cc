@@ -6,6 +6,7 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/header_sanitizer.h"
 #include "gateway/mirror_request.h"
+#include "gateway/trace_context.h"
 #include "gateway/worker.h"
 #include "routing/actions.h"
 #include "routing/cors.h"
@@ -91,6 +92,7 @@ void ProxyStream::OnRequestHeaders(RequestHead&& head, bool end_stream) {
     LocalReply(verdict.status, "DPE", verdict.detail, verdict.detail);
     return;
   }
+  PropagateTraceContext(request_.headers, worker_.random());
   Route();
   if (!finished_ && request_end_) OnRequestEnd();
 }
@@ -280,7 +282,13 @@ void ProxyStream::StartMirrors() {
 
 void ProxyStream::StartAttempt() {
   if (finished_) return;
-  cluster_ = worker_.clusters().Get(snapshot_->config, destination_->cluster);
+  ClusterState* cluster = worker_.clusters().Get(snapshot_->config, destination_->cluster);
+  if (counted_active_ && cluster != cluster_) {
+    // A reload replaced the cluster's state between attempts: move the count.
+    --cluster_->active_requests;
+    counted_active_ = false;
+  }
+  cluster_ = cluster;
   if (cluster_ == nullptr) {
     LocalReply(503, "NC", "cluster_not_found", "cluster not found");
     return;
@@ -830,6 +838,7 @@ void ProxyStream::Log() {
   const std::string* request_id = request_.headers.Get("x-request-id");
   const routing::Cluster* cluster = cluster_ != nullptr ? &cluster_->cluster() : nullptr;
 
+#ifndef GH_NO_REQUEST_METRICS  // defined only to benchmark the recording's cost
   RequestLabels labels;
   labels.destination_service = cluster != nullptr ? cluster->host : "unknown";
   labels.destination_cluster = cluster != nullptr ? cluster->name : "unknown";
@@ -837,6 +846,7 @@ void ProxyStream::Log() {
   labels.response_flags = response_flags_.empty() ? "-" : response_flags_;
   labels.request_protocol = "http";
   worker_.RecordRequest(labels, duration, bytes_received_, bytes_sent_);
+#endif
 
   AccessLogWriter& log = worker_.access_log();
   if (!log.enabled()) return;
