@@ -1,11 +1,12 @@
 // Composition root: CLI (run, check, explain, ca, version). The only place
 // that knows every layer: it wires the config compiler (control/) into the
-// runtime (gateway/) and, later, the admin API on the main loop.
+// runtime (gateway/) and starts the admin side (admin/) on the main loop.
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
 
+#include "admin/admin.h"
 #include "base/log.h"
 #include "control/cli.h"
 #include "control/compile.h"
@@ -72,6 +73,13 @@ int Run(int argc, char** argv) {
   gh::Status started = server.Start();
   if (!started.ok()) {
     std::fprintf(stderr, "gatehouse: cannot start:\n%s\n", started.error().message.c_str());
+    return 1;
+  }
+  gh::Result<std::unique_ptr<gh::admin::Runtime>> admin =
+      gh::admin::Start(server, {.config_path = path, .load = [path] { return LoadConfig(path); }});
+  if (!admin.ok()) {
+    std::fprintf(stderr, "gatehouse: cannot start: %s\n", admin.error().message.c_str());
+    server.Quit();
     return 1;
   }
   GH_LOG(kMain, kInfo,

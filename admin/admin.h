@@ -1,0 +1,48 @@
+// The admin side of a running gateway, started by the composition root
+// (gateway/main.cc) with one call: the admin HTTP server on `[admin]
+// address`, systemd notifications and watchdog, the config file watcher
+// (`[proxy] watch_config`), and the main loop's lag probe. Everything runs
+// on the server's main loop and closes when the server stops.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/api.h"
+#include "base/result.h"
+#include "gateway/server.h"
+
+namespace gh::admin {
+
+struct Options {
+  // The config path given with -c ("" : the embedded default config).
+  std::string config_path;
+  // Compiles the config without publishing it (POST /reload?dry_run=1).
+  gateway::ConfigLoader load;
+  // The loaded certificates for /certs, when the TLS layer keeps an
+  // inventory (tls::CertStore::Inventory); unset: the certificate files the
+  // running config names, read on request.
+  std::function<std::vector<CertificateEntry>()> certificates;
+};
+
+class Runtime;
+
+// Call after Server::Start and before Server::Run. Fails when the admin
+// address cannot be bound. Keep the result alive until Run returns.
+Result<std::unique_ptr<Runtime>> Start(gateway::Server& server, Options options);
+
+class Runtime {
+ public:
+  ~Runtime();
+  uint16_t admin_port() const;
+
+ private:
+  friend Result<std::unique_ptr<Runtime>> Start(gateway::Server& server, Options options);
+  struct Impl;
+  explicit Runtime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gh::admin
