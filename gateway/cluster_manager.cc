@@ -49,6 +49,9 @@ ClusterState::~ClusterState() {
 
 void ClusterState::UpdateConfig(std::shared_ptr<const routing::Config> config,
                                 const routing::Cluster& cluster) {
+  // The balancer refers to the Cluster it was built from, which lives in the
+  // previous config: rebuild it on the new one before that config can go.
+  balancer_ = routing::CreateLoadBalancer(cluster);
   config_ = std::move(config);
   cluster_ = &cluster;
 }
