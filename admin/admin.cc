@@ -193,8 +193,15 @@ Result<std::unique_ptr<Runtime>> Start(gateway::Server& server, Options options)
     Runtime::Impl* raw = impl.get();
     impl->watcher = std::make_unique<control::ConfigWatcher>(
         server.dispatcher(), impl->options.config_path, [raw] { raw->OnConfigFilesChanged(); });
+    // Always armed (cheap); whether a change reloads follows the running
+    // config's watch_config, so a reload can turn it on or off.
     Status watching = impl->watcher->Start();
-    if (!watching.ok()) GH_LOG(kConfig, kWarn, watching.error().message);
+    if (!watching.ok()) {
+      GH_LOG(kConfig, kWarn, watching.error().message);
+    } else if (current->config->proxy.watch_config) {
+      GH_LOG(kConfig, kInfo,
+             "watch_config: reloading when " << impl->options.config_path << " changes");
+    }
   } else if (current->config->proxy.watch_config) {
     GH_LOG(kConfig, kWarn, "watch_config ignored: running the embedded default config");
   }

@@ -39,7 +39,7 @@ Status ConfigWatcher::Start() {
     handle_ = nullptr;
     return MakeError("cannot watch " + dir + ": " + uv_strerror(rc));
   }
-  GH_LOG(kConfig, kInfo, "watching " << dir << " for config changes");
+  GH_LOG(kConfig, kDebug, "watching " << dir << " for config changes");
   return Status::Ok();
 }
 

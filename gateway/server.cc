@@ -160,19 +160,20 @@ Result<uint64_t> Server::Reload() {
                                                << last_reload_error_);
     return loaded.error();
   }
+  // A new access log target opens first (it can fail), but replaces the old
+  // one only once the snapshot is published: a rejected reload changes nothing.
   const routing::ProxySettings& proxy = loaded->config->proxy;
+  std::shared_ptr<AccessLogSink> sink;
   if (proxy.access_log != access_log_->target() ||
       proxy.access_log_format != access_log_->format()) {
     std::string error;
-    auto sink = AccessLogSink::Open(proxy.access_log, proxy.access_log_format, &error);
+    sink = AccessLogSink::Open(proxy.access_log, proxy.access_log_format, &error);
     if (sink == nullptr) {
       ++reload_failures_;
       last_reload_error_ = error;
+      GH_LOG(kConfig, kError, "reload rejected: " << error);
       return MakeError(error);
     }
-    access_log_ = sink;
-    for (auto& worker : workers_)
-      worker->PostAccessLog(sink);
   }
   Status published = Publish(std::move(*loaded));
   if (!published.ok()) {
@@ -180,6 +181,13 @@ Result<uint64_t> Server::Reload() {
     last_reload_error_ = published.error().message;
     GH_LOG(kConfig, kError, "reload rejected: " << last_reload_error_);
     return published.error();
+  }
+  if (sink != nullptr) {
+    // Posted after the snapshot: each worker switches logs right after it
+    // switches config.
+    access_log_ = sink;
+    for (auto& worker : workers_)
+      worker->PostAccessLog(sink);
   }
   last_reload_error_.clear();
   GH_LOG(kConfig, kInfo, "published config version " << version_);

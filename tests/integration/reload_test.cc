@@ -7,7 +7,10 @@
 // unchanged clusters survive, access log changes on reload and SIGUSR1
 // reopen, SIGTERM during load.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -112,6 +115,7 @@ route = [{ destination = { host = "origin.internal", port = { number = 80 } } }]
                    {"UPSTREAM", std::to_string(upstream)},
                    {"TIMEOUT", (n / 5) % 2 == 0 ? "5s" : "6s"},
                    {"N", std::to_string(n)},
+                   // GH_RELOAD_LOG=1 (with GH_KEEP_TMP=1): keep access logs to debug.
                    {"LOG", std::getenv("GH_RELOAD_LOG") != nullptr ? "stdout" : "off"}});
 }
 
@@ -605,6 +609,44 @@ TEST(Reload, AccessLogTargetAndFormatChangeOnReloadAndReopenOnSigusr1) {
   std::this_thread::sleep_for(milliseconds(200));
   EXPECT_EQ(ReadFile(log).find("/silent"), std::string::npos);
   EXPECT_EQ(env.gateway().ReadStdout().find("/silent"), std::string::npos);
+}
+
+TEST(Reload, ListenerBindFailureRejectsTheWholeReload) {
+  ProxyEnv env;
+  const int admin = env.gateway().AdminPort();
+  // Someone else holds the port a new listener wants (no SO_REUSEPORT).
+  const int taken = FreePort();
+  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(taken));
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(holder, 16), 0);
+
+  std::string config = ReadFile(env.gateway().ConfigPath());
+  const std::string log = env.gateway().dir().File("never.log");
+  config.replace(config.find("access_log = \"stdout\""),
+                 std::string("access_log = \"stdout\"").size(), "access_log = \"" + log + "\"");
+  config.insert(config.find("[[service_entry]]"),
+                "[[gateway.servers]]\nport = { number = " + std::to_string(taken) +
+                    ", name = \"more\", protocol = \"HTTP\" }\nhosts = [\"*\"]\n\n");
+  env.gateway().WriteConfig(config);
+  CurlResult r = Admin(admin, "POST", "/reload");
+  EXPECT_EQ(r.status, 400) << r.Describe();
+  EXPECT_NE(r.body.find("Address already in use"), std::string::npos) << r.body;
+  ::close(holder);
+  Json info = ServerInfo(admin);
+  EXPECT_EQ(info["config"]["desired_version"], 1);
+  EXPECT_EQ(info["config"]["reload_failures"], 1);
+  // Nothing changed: the access log still goes to stdout.
+  ASSERT_EQ(Curl({env.Url("/after-rejected")}).status, 200);
+  EXPECT_TRUE(env.gateway().WaitForAccessLogLines(1, milliseconds(3000)));
+  EXPECT_NE(env.gateway().ReadStdout().find("/after-rejected"), std::string::npos);
+  EXPECT_EQ(ReadFile(log).find("/after-rejected"), std::string::npos);
+  Json listeners = ParseJson(Admin(admin, "GET", "/listeners").body)["listeners"];
+  EXPECT_EQ(listeners.size(), 1u);
 }
 
 TEST(Reload, SigtermDuringLoadTurnsReadyOffAndFinishesInFlight) {
