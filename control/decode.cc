@@ -88,6 +88,7 @@ void DecodeProxy(Obj o, routing::ProxySettings& p) {
   if (auto v = o.Int("http2_initial_connection_window", 65535, INT32_MAX))
     p.http2_initial_connection_window = static_cast<uint32_t>(*v);
   if (auto v = o.Bool("watch_config")) p.watch_config = *v;
+  if (auto v = o.Bool("tls_reject_unknown_sni")) p.tls_reject_unknown_sni = *v;
   o.Finish();
 }
 

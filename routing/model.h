@@ -68,6 +68,9 @@ struct ProxySettings {
   uint32_t http2_initial_connection_window = 1024 * 1024;
 
   bool watch_config = false;
+  // TLS listeners: a ClientHello with no or an unknown SNI is refused
+  // (unrecognized_name) instead of going to the listener's default server.
+  bool tls_reject_unknown_sni = false;
 };
 
 struct AdminSettings {
