@@ -123,7 +123,7 @@ void DecodeMesh(Obj o, routing::MeshSettings& m) {
   if (auto v = o.Str("ca_dir")) m.ca_dir = *v;
   if (auto v = o.Str("namespace")) m.namespace_name = *v;
   if (auto v = o.Str("service_account")) m.service_account = *v;
-  if (auto v = o.Duration("certificate_ttl", Millis(60'000), false)) m.certificate_ttl = *v;
+  if (auto v = o.Duration("certificate_ttl", Millis(10'000), false)) m.certificate_ttl = *v;
   o.Finish();
 }
 

@@ -43,8 +43,9 @@ Status TlsBuilder::EnsureMeshIdentity(const routing::MeshSettings& mesh, bool fo
   if (!identity.ok()) return MakeError("mesh identity: " + identity.error().message);
   mesh_ca_ = *ca;
   mesh_ = std::move(*identity);
-  const tls::CertInfo& info = mesh_->svid->info();
-  next_renewal_ = tls::NextRenewalTime(info.not_before, info.not_after, random_);
+  // Half of the lifetime from now (the certificate itself is backdated a
+  // little for clock skew, which must not pull the renewal forward).
+  next_renewal_ = tls::NextRenewalTime(tls::NowSeconds(), mesh_->svid->info().not_after, random_);
   return Status::Ok();
 }
 
