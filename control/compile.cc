@@ -192,7 +192,9 @@ uint64_t ClusterFingerprint(const routing::Cluster& c) {
 
 class Compiler {
  public:
-  Compiler(const Resources& r, DiagnosticSink& sink) : r_(r), sink_(sink) {}
+  // Takes the resources by reference and releases per-route IR once it is
+  // compiled, so the IR and the compiled tables are not both held in full.
+  Compiler(Resources& r, DiagnosticSink& sink) : r_(r), sink_(sink) {}
 
   void Run(routing::Config& out) {
     out.proxy = r_.proxy;
@@ -555,6 +557,19 @@ class Compiler {
     return vs.where.path + ".http[" + std::to_string(index) + "]";
   }
 
+  // What later phases still read of a compiled rule: name, matches, where.
+  static void ReleaseCompiled(HttpRouteSpec& spent) {
+    std::vector<RouteDestinationSpec>().swap(spent.route);
+    std::vector<MirrorSpec>().swap(spent.mirrors);
+    spent.redirect.reset();
+    spent.rewrite.reset();
+    spent.request_headers.reset();
+    spent.response_headers.reset();
+    spent.retries.reset();
+    spent.fault.reset();
+    spent.cors.reset();
+  }
+
   CompiledHttpRule CompileHttpRule(const VirtualServiceSpec& vs, const HttpRouteSpec& rule,
                                    uint32_t index) {
     CompiledHttpRule out;
@@ -666,6 +681,7 @@ class Compiler {
           for (const std::string& g : m.gateways)
             ResolveGateway(g, vs.ns, m.where);
         }
+        ReleaseCompiled(r_.virtual_services[v].http[i]);
       }
       for (uint32_t i = 0; i < vs.tcp.size(); ++i)
         c.tcp.push_back(CompileL4Rule(vs, vs.tcp[i], i, false));
@@ -1062,7 +1078,7 @@ class Compiler {
     }
   }
 
-  const Resources& r_;
+  Resources& r_;
   DiagnosticSink& sink_;
   std::map<std::string, ServiceRef> services_;
   std::map<std::string, const DestinationRuleSpec*> rules_;

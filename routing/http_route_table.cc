@@ -39,27 +39,38 @@ bool IsRegexMeta(char c) {
   }
 }
 
-void FillPrefilter(RouteEntry& e) {
-  const StringMatcher* uri = e.match.uri.get();
-  if (uri == nullptr) return;
+// A necessary condition on the uri, derived from match.uri and checked on
+// packed pool bytes before the full match, so the common "not this route"
+// case touches no RouteEntry. Regexes contribute their literal prefix.
+enum class Pre : uint8_t { kNone, kExact, kPrefix };
+
+struct Prefilter {
+  Pre kind = Pre::kNone;
+  bool ignore_case = false;
+  bool complete = false;  // decides the uri condition on its own
+  std::string value;
+};
+
+Prefilter MakePrefilter(const HttpMatch& match) {
+  Prefilter f;
+  const StringMatcher* uri = match.uri.get();
+  if (uri == nullptr) return f;
   switch (uri->kind()) {
     case StringMatcher::Kind::kExact:
-      e.pre = RouteEntry::Pre::kExact;
-      e.pre_value = uri->value();
-      e.pre_ignore_case = uri->ignore_case();
-      return;
     case StringMatcher::Kind::kPrefix:
-      e.pre = RouteEntry::Pre::kPrefix;
-      e.pre_value = uri->value();
-      e.pre_ignore_case = uri->ignore_case();
-      return;
+      f.kind = uri->kind() == StringMatcher::Kind::kExact ? Pre::kExact : Pre::kPrefix;
+      f.value = uri->value();
+      f.ignore_case = uri->ignore_case();
+      f.complete = true;
+      break;
     case StringMatcher::Kind::kRegex:
-      e.pre_value = RegexLiteralPrefix(uri->value());
-      if (!e.pre_value.empty()) e.pre = RouteEntry::Pre::kPrefix;
-      return;
+      f.value = RegexLiteralPrefix(uri->value());
+      if (!f.value.empty()) f.kind = Pre::kPrefix;
+      break;
     case StringMatcher::Kind::kPresent:
-      return;
+      break;
   }
+  return f;
 }
 
 }  // namespace
@@ -159,24 +170,23 @@ CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
     name_offset_[i] = static_cast<uint32_t>(pool_.size());
     pool_.append(vh.name);
     pre_offset_[i] = static_cast<uint32_t>(pool_.size());
-    for (RouteEntry& e : vh.routes) {
-      FillPrefilter(e);
-      const bool complete = e.match.uri && (e.match.uri->kind() == StringMatcher::Kind::kExact ||
-                                            e.match.uri->kind() == StringMatcher::Kind::kPrefix);
-      const size_t len = std::min<size_t>(e.pre_value.size(), 0xFFFF);
-      const bool usable = len == e.pre_value.size();
-      pool_.push_back(static_cast<char>(usable ? e.pre : RouteEntry::Pre::kNone));
+    for (const RouteEntry& e : vh.routes) {
+      const Prefilter f = MakePrefilter(e.match);
+      const bool complete = f.complete;
+      const size_t len = std::min<size_t>(f.value.size(), 0xFFFF);
+      const bool usable = len == f.value.size();
+      pool_.push_back(static_cast<char>(usable ? f.kind : Pre::kNone));
       const HttpMatch& m = e.match;
       const bool uri_only = complete && usable && !m.scheme && !m.method && !m.authority &&
                             m.headers.empty() && m.query_params.empty();
-      pool_.push_back(static_cast<char>((e.pre_ignore_case ? kIgnoreCase : 0) |
+      pool_.push_back(static_cast<char>((f.ignore_case ? kIgnoreCase : 0) |
                                         (complete && usable ? kComplete : 0) |
                                         (uri_only ? kUriOnly : 0)));
       pool_.push_back(static_cast<char>(usable ? len & 0xFF : 0));
       pool_.push_back(static_cast<char>(usable ? len >> 8 : 0));
       const Route* route = e.route.get();
       pool_.append(reinterpret_cast<const char*>(&route), sizeof(route));
-      if (usable) pool_.append(e.pre_value);
+      if (usable) pool_.append(f.value);
     }
     if (vh.name == "*") {
       any_ = i;
@@ -227,7 +237,7 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
   const char* p = pool_.data() + pre_offset_[index];
   const size_t n = vhost.routes.size();
   for (size_t k = 0; k < n; ++k) {
-    const auto kind = static_cast<RouteEntry::Pre>(p[0]);
+    const auto kind = static_cast<Pre>(p[0]);
     const auto flags = static_cast<uint8_t>(p[1]);
     const size_t len =
         static_cast<uint8_t>(p[2]) | (static_cast<size_t>(static_cast<uint8_t>(p[3])) << 8);
@@ -237,9 +247,9 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
     p += 4 + sizeof(route) + len;
     const bool ci = (flags & kIgnoreCase) != 0;
     bool pass = true;
-    if (kind == RouteEntry::Pre::kExact) {
+    if (kind == Pre::kExact) {
       pass = ci ? AsciiIEquals(path_only, value) : path_only == value;
-    } else if (kind == RouteEntry::Pre::kPrefix) {
+    } else if (kind == Pre::kPrefix) {
       pass = ci ? AsciiIStartsWith(path, value) : path.starts_with(value);
     }
     if (!pass) continue;

@@ -16,14 +16,6 @@ namespace gh::routing {
 struct RouteEntry {
   HttpMatch match;
   std::shared_ptr<const Route> route;
-
-  // Filled by the table from match.uri: a necessary condition checked on
-  // inline data before the full match, so the common "not this route" case
-  // touches no other cache line. Regexes contribute their literal prefix.
-  enum class Pre : uint8_t { kNone, kExact, kPrefix };
-  Pre pre = Pre::kNone;
-  bool pre_ignore_case = false;
-  std::string pre_value;
 };
 
 // The literal text every match of an RE2 `pattern` starts with ("" if none).
