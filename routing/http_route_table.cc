@@ -81,6 +81,9 @@ std::string RegexLiteralPrefix(std::string_view pattern) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
+    // A quantifier after a multi-byte UTF-8 character applies to the whole
+    // character: stay on ASCII so the prefix never keeps part of one.
+    if (static_cast<unsigned char>(c) >= 0x80) break;
     if (IsRegexMeta(c)) {
       // A quantifier applies to the previous literal, which is then optional.
       if ((c == '?' || c == '*' || c == '{') && !out.empty()) out.pop_back();

@@ -91,6 +91,7 @@ TEST(HttpRouteTable, RegexLiteralPrefix) {
   EXPECT_EQ(RegexLiteralPrefix("/a(b|c)"), "/a");
   EXPECT_EQ(RegexLiteralPrefix("(?i)/admin"), "");
   EXPECT_EQ(RegexLiteralPrefix(".*"), "");
+  EXPECT_EQ(RegexLiteralPrefix("/caf\xC3\xA9*"), "/caf");  // "/café*": é is optional
   EXPECT_EQ(RegexLiteralPrefix("/x\\.y"), "/x");
 }
 
@@ -104,7 +105,8 @@ TEST(HttpRouteTable, PrefilterNeverHidesAMatch) {
                      Entry("prefix-ci", StringMatcher::Prefix("/P/", true)),
                      Entry("regex", *StringMatcher::Regex("/r(a|b)+/[0-9]+")),
                      Entry("regex-alt", *StringMatcher::Regex("/x|/y")),
-                     Entry("regex-ci", *StringMatcher::Regex("(?i)/case")), Entry("rest")}});
+                     Entry("regex-ci", *StringMatcher::Regex("(?i)/case")),
+                     Entry("regex-utf8", *StringMatcher::Regex("/caf\xC3\xA9*")), Entry("rest")}});
   CompiledHttpRouteTable t(std::move(vhosts));
   EXPECT_EQ(t.Match(View("h", "/e?q")).route->name, "exact");
   EXPECT_EQ(t.Match(View("h", "/ci")).route->name, "exact-ci");
@@ -112,6 +114,7 @@ TEST(HttpRouteTable, PrefilterNeverHidesAMatch) {
   EXPECT_EQ(t.Match(View("h", "/rab/12")).route->name, "regex");
   EXPECT_EQ(t.Match(View("h", "/y")).route->name, "regex-alt");
   EXPECT_EQ(t.Match(View("h", "/CASE")).route->name, "regex-ci");
+  EXPECT_EQ(t.Match(View("h", "/caf")).route->name, "regex-utf8");
   EXPECT_EQ(t.Match(View("h", "/r/12")).route->name, "rest");
 }
 
