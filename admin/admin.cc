@@ -108,10 +108,33 @@ struct Runtime::Impl final : Backend {
   void Quit() override { server.Quit(); }
 
   std::vector<CertificateEntry> Certificates() override {
-    if (options.certificates) return options.certificates();
     std::shared_ptr<const routing::Config> config = Config();
-    if (config == nullptr) return {};
-    return ConfigCertificates(*config, ReadWholeFile);
+    if (options.tls == nullptr) {
+      return config != nullptr ? ConfigCertificates(*config, ReadWholeFile)
+                               : std::vector<CertificateEntry>{};
+    }
+    // What the TLS contexts actually loaded, with the role the config gives
+    // each file.
+    const std::vector<CertificateEntry> refs =
+        config != nullptr ? CertificateReferences(*config) : std::vector<CertificateEntry>{};
+    std::vector<CertificateEntry> out;
+    for (const tls::CertStore::Entry& loaded : options.tls->store().Inventory()) {
+      bool matched = false;
+      for (const CertificateEntry& ref : refs) {
+        if (ref.path != loaded.path) continue;
+        CertificateEntry e = ref;
+        e.chain = {loaded.info};
+        out.push_back(std::move(e));
+        matched = true;
+      }
+      if (!matched) out.push_back({loaded.path, "loaded", "", {loaded.info}, ""});
+    }
+    if (const tls::MeshIdentity* mesh = options.tls->mesh_identity();
+        mesh != nullptr && mesh->svid != nullptr) {
+      out.push_back(
+          {"(mesh SVID)", "mesh", "[mesh] " + mesh->trust_domain, {mesh->svid->info()}, ""});
+    }
+    return out;
   }
 
   std::optional<Result<std::string>> AdminToken() override {

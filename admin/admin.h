@@ -12,6 +12,7 @@
 
 #include "admin/api.h"
 #include "base/result.h"
+#include "control/tls_builder.h"
 #include "gateway/server.h"
 
 namespace gh::admin {
@@ -21,10 +22,10 @@ struct Options {
   std::string config_path;
   // Compiles the config without publishing it (POST /reload?dry_run=1).
   gateway::ConfigLoader load;
-  // The loaded certificates for /certs, when the TLS layer keeps an
-  // inventory (tls::CertStore::Inventory); unset: the certificate files the
-  // running config names, read on request.
-  std::function<std::vector<CertificateEntry>()> certificates;
+  // The TLS contexts' builder: /certs lists the certificates it has loaded
+  // (and the mesh SVID). Null: the certificate files the running config
+  // names, read on request.
+  control::TlsBuilder* tls = nullptr;
 };
 
 class Runtime;

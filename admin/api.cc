@@ -835,9 +835,7 @@ json CertificatesJson(const std::vector<CertificateEntry>& entries, tls::UnixSec
   return json{{"certificates", std::move(out)}};
 }
 
-std::vector<CertificateEntry> ConfigCertificates(
-    const routing::Config& config,
-    const std::function<Result<std::string>(const std::string&)>& read) {
+std::vector<CertificateEntry> CertificateReferences(const routing::Config& config) {
   std::vector<CertificateEntry> out;
   std::set<std::pair<std::string, std::string>> seen;  // (path, used_by)
   auto add = [&](const std::string& path, const char* role, const std::string& used_by) {
@@ -846,17 +844,6 @@ std::vector<CertificateEntry> ConfigCertificates(
     e.path = path;
     e.role = role;
     e.used_by = used_by;
-    Result<std::string> pem = read(path);
-    if (!pem.ok()) {
-      e.error = pem.error().message;
-    } else {
-      Result<std::vector<tls::CertInfo>> chain = tls::ParsePemChainInfo(*pem);
-      if (chain.ok()) {
-        e.chain = std::move(*chain);
-      } else {
-        e.error = chain.error().message;
-      }
-    }
     out.push_back(std::move(e));
   };
   for (const routing::Listener& l : config.listeners) {
@@ -870,6 +857,26 @@ std::vector<CertificateEntry> ConfigCertificates(
   for (const routing::Cluster& c : config.clusters) {
     add(c.tls.client_certificate, "client", c.name);
     add(c.tls.ca_certificates, "ca", c.name);
+  }
+  return out;
+}
+
+std::vector<CertificateEntry> ConfigCertificates(
+    const routing::Config& config,
+    const std::function<Result<std::string>(const std::string&)>& read) {
+  std::vector<CertificateEntry> out = CertificateReferences(config);
+  for (CertificateEntry& e : out) {
+    Result<std::string> pem = read(e.path);
+    if (!pem.ok()) {
+      e.error = pem.error().message;
+      continue;
+    }
+    Result<std::vector<tls::CertInfo>> chain = tls::ParsePemChainInfo(*pem);
+    if (chain.ok()) {
+      e.chain = std::move(*chain);
+    } else {
+      e.error = chain.error().message;
+    }
   }
   return out;
 }

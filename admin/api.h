@@ -133,8 +133,10 @@ nlohmann::json ListenersJson(const routing::Config& config,
                              const std::map<std::string, uint16_t>& ports);
 // /certs
 nlohmann::json CertificatesJson(const std::vector<CertificateEntry>& entries, tls::UnixSeconds now);
-// Every certificate file a config refers to, read with `read` (the fallback
-// inventory until the TLS contexts carry their own).
+// Every certificate file a config refers to (server chains, upstream client
+// certificates, CA bundles; never private keys), with role and user, not read.
+std::vector<CertificateEntry> CertificateReferences(const routing::Config& config);
+// The same files, read with `read` and parsed.
 std::vector<CertificateEntry> ConfigCertificates(
     const routing::Config& config,
     const std::function<Result<std::string>(const std::string&)>& read);

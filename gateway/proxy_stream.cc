@@ -93,6 +93,10 @@ void ProxyStream::OnRequestHeaders(RequestHead&& head, bool end_stream) {
     return;
   }
   PropagateTraceContext(request_.headers, worker_.random());
+  // x-forwarded-client-cert, SANITIZE_SET (Istio's gateway default): never
+  // trust the client's, set ours when it presented a certificate.
+  request_.headers.Remove("x-forwarded-client-cert");
+  if (!info_->xfcc.empty()) request_.headers.Add("x-forwarded-client-cert", info_->xfcc);
   Route();
   if (!finished_ && request_end_) OnRequestEnd();
 }
@@ -107,7 +111,11 @@ void ProxyStream::Route() {
     LocalReply(404, "NR", "listener_not_found", "");
     return;
   }
-  const routing::Server* server = routing::SelectServerBySni(*listener, info_->sni);
+  // TLS connections are bound to the server their handshake chose.
+  const routing::Server* server =
+      info_->server_index && *info_->server_index < listener->servers.size()
+          ? &listener->servers[*info_->server_index]
+          : routing::SelectServerBySni(*listener, info_->sni);
   if (server == nullptr || server->http_routes == nullptr) {
     LocalReply(404, "NR", "route_not_found", "");
     return;
@@ -146,7 +154,7 @@ void ProxyStream::Route() {
   }
   route_ = result.route;
 
-  if (route_->cors.has_value()) {
+  if (route_->cors != nullptr) {
     const routing::RequestView view = ViewOf(request_, *info_);
     const std::string* origin = routing::RequestOrigin(view);
     if (routing::IsCorsPreflight(view)) {
@@ -199,7 +207,7 @@ void ProxyStream::Forward(const routing::Route& route, const routing::ForwardAct
     mirrors_pending_ = true;
     if (request_end_) StartMirrors();
   }
-  if (route.fault.has_value() && !ApplyFault()) return;
+  if (route.fault != nullptr && !ApplyFault()) return;
   if (fault_timer_.armed()) return;  // delayed: continues when it fires
   if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
   StartAttempt();
@@ -282,7 +290,7 @@ void ProxyStream::StartMirrors() {
 
 void ProxyStream::StartAttempt() {
   if (finished_) return;
-  ClusterState* cluster = worker_.clusters().Get(snapshot_->config, destination_->cluster);
+  ClusterState* cluster = worker_.clusters().Get(*snapshot_, destination_->cluster);
   if (counted_active_ && cluster != cluster_) {
     // A reload replaced the cluster's state between attempts: move the count.
     --cluster_->active_requests;
@@ -318,7 +326,11 @@ void ProxyStream::StartAttempt() {
   waiting_for_pool_ = true;
   const bool fresh = force_fresh_connection_;
   force_fresh_connection_ = false;
-  EndpointPool* pool = endpoint.pool.get();
+  // TLS origination: the SNI comes from the cluster or the request Host,
+  // and connections are pooled per SNI.
+  const auto& tls = cluster_->tls();
+  EndpointPool* pool =
+      &cluster_->Pool(*endpoint_, tls != nullptr ? tls->EffectiveSni(request_.authority) : "");
   EndpointPool::WaiterHandle handle;
   if (pool->Acquire(this, fresh, &handle)) {
     waiter_ = handle;
