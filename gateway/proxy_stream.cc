@@ -1,5 +1,6 @@
 #include "gateway/proxy_stream.h"
 
+#include <charconv>
 #include <chrono>
 
 #include "base/strings.h"
@@ -851,11 +852,13 @@ void ProxyStream::Log() {
   const routing::Cluster* cluster = cluster_ != nullptr ? &cluster_->cluster() : nullptr;
 
 #ifndef GH_NO_REQUEST_METRICS  // defined only to benchmark the recording's cost
-  RequestLabels labels;
-  labels.destination_service = cluster != nullptr ? cluster->host : "unknown";
-  labels.destination_cluster = cluster != nullptr ? cluster->name : "unknown";
-  labels.response_code = std::to_string(response_code_);
-  labels.response_flags = response_flags_.empty() ? "-" : response_flags_;
+  char code[16];
+  const auto code_end = std::to_chars(code, code + sizeof code, response_code_).ptr;
+  RequestLabelsView labels;
+  labels.destination_service = cluster != nullptr ? std::string_view(cluster->host) : "unknown";
+  labels.destination_cluster = cluster != nullptr ? std::string_view(cluster->name) : "unknown";
+  labels.response_code = std::string_view(code, static_cast<size_t>(code_end - code));
+  labels.response_flags = response_flags_.empty() ? std::string_view("-") : response_flags_;
   labels.request_protocol = "http";
   worker_.RecordRequest(labels, duration, bytes_received_, bytes_sent_);
 #endif

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -38,6 +39,41 @@ struct RequestLabels {
                     request_protocol, grpc_response_status);
   }
   bool operator<(const RequestLabels& other) const { return Tie() < other.Tie(); }
+};
+
+// The same labels without owning them: what the request path builds, so a
+// lookup of an existing series copies and allocates nothing.
+struct RequestLabelsView {
+  std::string_view destination_service;
+  std::string_view destination_cluster;
+  std::string_view response_code;
+  std::string_view response_flags;
+  std::string_view request_protocol;
+  std::string_view grpc_response_status;
+  RequestLabels Own() const {
+    return {std::string(destination_service), std::string(destination_cluster),
+            std::string(response_code),       std::string(response_flags),
+            std::string(request_protocol),    std::string(grpc_response_status)};
+  }
+};
+
+// Orders RequestLabels and RequestLabelsView alike (heterogeneous lookup).
+struct RequestLabelsLess {
+  using is_transparent = void;
+  static auto Views(const RequestLabels& l) {
+    return std::tuple<std::string_view, std::string_view, std::string_view, std::string_view,
+                      std::string_view, std::string_view>(
+        l.destination_service, l.destination_cluster, l.response_code, l.response_flags,
+        l.request_protocol, l.grpc_response_status);
+  }
+  static auto Views(const RequestLabelsView& l) {
+    return std::make_tuple(l.destination_service, l.destination_cluster, l.response_code,
+                           l.response_flags, l.request_protocol, l.grpc_response_status);
+  }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return Views(a) < Views(b);
+  }
 };
 
 struct RequestMetrics {
@@ -93,7 +129,7 @@ struct LoopLag {
 };
 
 struct WorkerStats {
-  std::map<RequestLabels, RequestMetrics> requests;
+  std::map<RequestLabels, RequestMetrics, RequestLabelsLess> requests;
   std::map<TcpLabels, TcpMetrics> tcp;
   uint64_t downstream_cx_total = 0;
   uint64_t downstream_cx_active = 0;

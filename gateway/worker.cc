@@ -261,18 +261,26 @@ void Worker::ReportDrain() {
 void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,
                                           std::string_view detail) {
   ++stats_.downstream_protocol_errors[std::string(detail)];
-  RequestLabels labels;
-  labels.destination_service = "unknown";
-  labels.destination_cluster = "unknown";
-  labels.response_code = std::to_string(status);
-  labels.response_flags = "DPE";
-  labels.request_protocol = "http";
-  stats_.requests[labels].total += 1;
+  const std::string code = std::to_string(status);
+  // Counted like any request (the histograms too), with nothing measured.
+  RecordRequest(RequestLabelsView{"unknown", "unknown", code, "DPE", "http", ""}, 0, 0, 0);
 }
 
 void Worker::RecordRequest(const RequestLabels& labels, uint64_t duration_ms,
                            uint64_t request_bytes, uint64_t response_bytes) {
-  RequestMetrics& metrics = stats_.requests[labels];
+  RecordRequest(RequestLabelsView{labels.destination_service, labels.destination_cluster,
+                                  labels.response_code, labels.response_flags,
+                                  labels.request_protocol, labels.grpc_response_status},
+                duration_ms, request_bytes, response_bytes);
+}
+
+void Worker::RecordRequest(const RequestLabelsView& labels, uint64_t duration_ms,
+                           uint64_t request_bytes, uint64_t response_bytes) {
+  // Heterogeneous lookup: an existing series costs no allocation.
+  auto it = stats_.requests.find(labels);
+  if (it == stats_.requests.end())
+    it = stats_.requests.emplace(labels.Own(), RequestMetrics{}).first;
+  RequestMetrics& metrics = it->second;
   ++metrics.total;
   metrics.duration_ms.Observe(static_cast<double>(duration_ms));
   metrics.request_bytes.Observe(static_cast<double>(request_bytes));

@@ -85,6 +85,8 @@ class Worker {
   void CountTlsFailure(std::string_view reason);
   void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
                                     std::string_view detail);
+  void RecordRequest(const RequestLabelsView& labels, uint64_t duration_ms, uint64_t request_bytes,
+                     uint64_t response_bytes);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
                      uint64_t response_bytes);
   // Mirrors outlive the request that started them; the worker owns them.
