@@ -101,6 +101,7 @@ int Run(int argc, char** argv) {
   if (!admin.ok()) {
     std::fprintf(stderr, "gatehouse: cannot start: %s\n", admin.error().message.c_str());
     server.Quit();
+    (void)server.Run();  // returns at once; lets the loop close what Quit closed
     return 1;
   }
   // Rotated certificate files and mesh SVID renewals reach new handshakes
