@@ -103,6 +103,7 @@ TEST(Admin, EveryEndpointAnswersWithTheRightMethodsAndContent) {
 
 TEST(Admin, AdminKeepAliveAndPipelining) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   RawClient c(env.gateway().AdminPort());
   ASSERT_TRUE(c.Send(BuildRequest("GET", "/ready") + BuildRequest("GET", "/healthz") +
                      BuildRequest("GET", "/nope")));
@@ -135,6 +136,7 @@ TEST(Admin, BearerTokenGuardsMutatingEndpoints) {
                              "\n[admin]\naddress = \"127.0.0.1:" + std::to_string(admin) +
                              "\"\ntoken_file = \"" + token_file + "\"\n";
   auto gw = GatehouseProcess::Start(config, {.wait_ports = {port, admin}});
+  ASSERT_TRUE(WaitForReady(admin));
 
   EXPECT_EQ(Admin(admin, "POST", "/reload").status, 401);
   CurlResult unauthorized = Admin(admin, "POST", "/quitquitquit");
@@ -187,6 +189,7 @@ TEST(Admin, PortZeroIsBoundAndReported) {
 
 TEST(Admin, SecondInstanceCannotShareTheAdminPort) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int port = FreePort();
   const std::string config =
       Subst(kProxyConfig,
@@ -228,6 +231,7 @@ direct_response = { status = 200, body = { string = "ok" } }
   auto gw = GatehouseProcess::Start(
       Subst(config, {{"PORT", std::to_string(port)}, {"CERT", leaf.cert}, {"KEY", leaf.key}}),
       {.wait_ports = {port}, .wait_admin = true});
+  ASSERT_TRUE(WaitForReady(gw.AdminPort()));
   CurlResult r = Admin(gw.AdminPort(), "GET", "/certs");
   ASSERT_EQ(r.status, 200) << r.Describe();
   Json certsj = ParseJson(r.body)["certificates"];
@@ -251,6 +255,7 @@ direct_response = { status = 200, body = { string = "ok" } }
 
 TEST(Admin, LoggingLevelsChangeAtRunTime) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   ASSERT_EQ(Admin(admin, "GET", "/ready").status, 200);
   // admin requests log at debug: not shown at the default info level.
@@ -272,6 +277,7 @@ TEST(Admin, LoggingLevelsChangeAtRunTime) {
 
 TEST(Admin, DrainEndpointTurnsReadyOffAndExitsZero) {
   ProxyEnv env({.proxy_keys = "drain_timeout = \"10s\""});
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   std::atomic<int> status{0};
   std::thread slow([&] {
@@ -293,6 +299,7 @@ TEST(Admin, DrainEndpointTurnsReadyOffAndExitsZero) {
 
 TEST(Admin, QuitQuitQuitExitsPromptly) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const auto start = Clock::now();
   CurlResult r = Admin(env.gateway().AdminPort(), "POST", "/quitquitquit");
   EXPECT_EQ(r.status, 200) << r.Describe();
@@ -326,6 +333,7 @@ TEST(Admin, AnswersWhileTheDataPlaneIsSaturated) {
   const int port = FreePort();
   auto gw = GatehouseProcess::Start(Subst(kDirectConfig, {{"PORT", std::to_string(port)}}),
                                     {.wait_ports = {port}, .wait_admin = true});
+  ASSERT_TRUE(WaitForReady(gw.AdminPort()));
   const int admin = gw.AdminPort();
   std::atomic<bool> done{false};
   WrkResult wrk;
@@ -436,6 +444,7 @@ TEST(Systemd, NotifiesReadyWatchdogAndStopping) {
 TEST(Systemd, WithoutNotifySocketNothingIsSent) {
   // The same binary outside systemd: starts and serves normally.
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   EXPECT_EQ(Admin(env.gateway().AdminPort(), "GET", "/ready").status, 200);
   EXPECT_EQ(env.gateway().ReadStderr().find("watchdog"), std::string::npos);
 }

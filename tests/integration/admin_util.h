@@ -53,6 +53,21 @@ inline bool WaitForApplied(int admin_port, uint64_t version,
   return false;
 }
 
+// Waits until /ready says LIVE: a listening port only means the sockets
+// exist; the workers may still be applying the first snapshot.
+inline bool WaitForReady(int admin_port, milliseconds timeout = milliseconds(10000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::optional<RawClient> c = RawClient::TryConnect(admin_port, milliseconds(1000));
+    if (c && c->Send(BuildRequest("GET", "/ready")) &&
+        c->ReadResponse(milliseconds(2000)).status == 200) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return false;
+}
+
 inline std::string Scrape(int admin_port) {
   CurlResult r = Admin(admin_port, "GET", "/stats/prometheus");
   if (r.status != 200) throw HarnessError("/stats/prometheus: " + r.Describe());
@@ -185,7 +200,9 @@ class GatewayEnv {
       : upstream_(UpstreamProcess::Start()),
         port_(FreePort()),
         gateway_(GatehouseProcess::Start(GatewayConfig(port_, upstream_.Port(), setup),
-                                         {.wait_ports = {port_}, .wait_admin = true})) {}
+                                         {.wait_ports = {port_}, .wait_admin = true})) {
+    if (!WaitForReady(gateway_.AdminPort())) throw HarnessError("gatehouse never became ready");
+  }
   int port() const { return port_; }
   std::string Url(std::string_view path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);

@@ -74,6 +74,7 @@ TEST(Metrics, ExactValuesAfterKnownTraffic) {
                                                            {"UPSTREAM", std::to_string(up.Port())},
                                                            {"DEAD", std::to_string(FreePort())}}),
                                     {.wait_ports = {port}, .wait_admin = true});
+  ASSERT_TRUE(WaitForReady(gw.AdminPort()));
   const int admin = gw.AdminPort();
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   const std::string body(50, 'b');
@@ -213,6 +214,7 @@ std::optional<std::string> EchoedHeader(const std::string& echo_body, const std:
 
 TEST(TraceContext, TraceparentCreatedKeptOrDerivedFromB3) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   CurlResult none = Curl({env.Url("/trace")});
   ASSERT_EQ(none.status, 200);
   std::optional<std::string> created = EchoedHeader(none.body, "traceparent");

@@ -200,6 +200,7 @@ TEST(Reload, FiftyReloadsUnderLoadLoseNothing) {
   const int port = FreePort(), port2 = FreePort();
   auto config = [&](int n) { return VersionedConfig(n, port, port2, up.Port()); };
   auto gw = GatehouseProcess::Start(config(1), {.wait_ports = {port, port2}, .wait_admin = true});
+  ASSERT_TRUE(WaitForReady(gw.AdminPort()));
   const int admin = gw.AdminPort();
   AdminClient control(admin);
 
@@ -356,6 +357,7 @@ TEST(Reload, FiftyReloadsUnderLoadLoseNothing) {
 
 TEST(Reload, InvalidConfigChangesNothingAndIsReportedEverywhere) {
   ProxyEnv env({.route_keys = "headers = { response = { set = { x-v = \"1\" } } }"});
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   const std::string before_hash = ServerInfo(admin)["config"]["hash"];
   env.gateway().WriteConfig("[proxy]\nworkers = 1\nwrokers = 2\n\n[[gateway]]\nname = 7\n");
@@ -389,6 +391,7 @@ TEST(Reload, InvalidConfigChangesNothingAndIsReportedEverywhere) {
 
 TEST(Reload, DryRunShowsChangesAndAppliesNothing) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   const std::string old_config = ReadFile(env.gateway().ConfigPath());
   // A new route ahead of the catch-all (a shadowed one would be dropped).
@@ -465,6 +468,7 @@ direct_response = { status = 200, body = { string = "local" } }
     return c + extra;
   };
   auto gw = GatehouseProcess::Start(config("", true, ""), {.wait_ports = {port}});
+  ASSERT_TRUE(WaitForReady(gw.AdminPort()));
   const int admin = gw.AdminPort();
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   ASSERT_EQ(Curl({url + "/a"}).status, 200);
@@ -521,6 +525,7 @@ direct_response = { status = 200, body = { string = "x" } }
 TEST(Reload, WatchConfigReloadsOnChangeDebouncedAndIgnoresBadOrSameContent) {
   ProxyEnv env({.proxy_keys = "watch_config = true",
                 .route_keys = "headers = { response = { set = { x-v = \"1\" } } }"});
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   std::string config = ReadFile(env.gateway().ConfigPath());
   auto with_version = [&](const std::string& v) {
@@ -557,6 +562,7 @@ TEST(Reload, WatchConfigReloadsOnChangeDebouncedAndIgnoresBadOrSameContent) {
 
 TEST(Reload, AccessLogTargetAndFormatChangeOnReloadAndReopenOnSigusr1) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   ASSERT_EQ(Curl({env.Url("/text")}).status, 200);
   ASSERT_TRUE(env.gateway().WaitForAccessLogLines(1, milliseconds(3000)));
@@ -613,6 +619,7 @@ TEST(Reload, AccessLogTargetAndFormatChangeOnReloadAndReopenOnSigusr1) {
 
 TEST(Reload, ListenerBindFailureRejectsTheWholeReload) {
   ProxyEnv env;
+  ASSERT_TRUE(WaitForReady(env.gateway().AdminPort()));
   const int admin = env.gateway().AdminPort();
   // Someone else holds the port a new listener wants (no SO_REUSEPORT).
   const int taken = FreePort();
