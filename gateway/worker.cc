@@ -10,6 +10,7 @@
 #include "gateway/http1_server.h"
 #include "gateway/mirror_request.h"
 #include "gateway/proxy_stream.h"
+#include "gateway/tcp_proxy.h"
 
 namespace gh::gateway {
 namespace {
@@ -26,6 +27,9 @@ Worker::Worker(uint32_t index, uint32_t worker_count)
   clusters_ = std::make_unique<ClusterManager>(*dispatcher_, worker_count_);
   access_log_ = std::make_unique<AccessLogWriter>(*dispatcher_);
   housekeeping_timer_ = std::make_unique<Timer>(dispatcher_->timers(), [this] { Housekeeping(); });
+  tcp_sessions_ = std::make_unique<TcpSessions>([this] {
+    if (draining_) ReportDrain();
+  });
 }
 
 Worker::~Worker() {
@@ -90,6 +94,7 @@ void Worker::PostStop() {
     for (Http1ServerConnection* connection : all)
       delete connection;
     connections_.clear();
+    tcp_sessions_->AbortAll();
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
@@ -100,7 +105,7 @@ void Worker::PostStop() {
 void Worker::PostStatsRequest(std::function<void(WorkerStats)> reply) {
   dispatcher_->Post([this, reply = std::move(reply)] {
     WorkerStats copy = stats_;
-    copy.downstream_cx_active = connections_.size();
+    copy.downstream_cx_active = connections_.size() + tcp_sessions_->size();
     reply(std::move(copy));
   });
 }
@@ -134,7 +139,7 @@ void Worker::StopListeners() {
 void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   const routing::ProxySettings& proxy = proxy_settings();
   const uint32_t share = (proxy.max_connections + worker_count_ - 1) / worker_count_;
-  if (draining_ || connections_.size() >= share) {
+  if (draining_ || connections_.size() + tcp_sessions_->size() >= share) {
     ++stats_.downstream_cx_rejected;
     ::close(fd);
     return;
@@ -157,6 +162,10 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   info->peer_ip = connection->PeerIp();
   info->peer_address = connection->PeerAddressString();
   info->local_address = connection->LocalAddressString();
+  if (IsTcpListener(*config)) {
+    StartTcpSession(*this, *config, connection, std::move(info));
+    return;
+  }
   auto* session = new Http1ServerConnection(*this, connection, std::move(info));
   connections_.insert(session);
   session->Start();
@@ -174,7 +183,7 @@ void Worker::OnDownstreamClosed(Http1ServerConnection* connection) {
 }
 
 void Worker::ReportDrain() {
-  if (drain_report_) drain_report_(index_, connections_.size());
+  if (drain_report_) drain_report_(index_, connections_.size() + tcp_sessions_->size());
 }
 
 void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,

@@ -27,6 +27,7 @@ namespace gh::gateway {
 
 class Http1ServerConnection;
 class MirrorRequest;
+class TcpSessions;
 class WorkerListener;
 
 // A listen fd handed to a worker for one listener (by stable name).
@@ -67,6 +68,7 @@ class Worker {
   ClusterManager& clusters() { return *clusters_; }
   AccessLogWriter& access_log() { return *access_log_; }
   WorkerStats& stats() { return stats_; }
+  TcpSessions& tcp_sessions() { return *tcp_sessions_; }
   bool draining() const { return draining_; }
 
   void OnAccepted(const WorkerListener& listener, int fd);
@@ -102,6 +104,7 @@ class Worker {
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
   std::unordered_set<Http1ServerConnection*> connections_;
   std::unordered_set<MirrorRequest*> mirrors_;
+  std::unique_ptr<TcpSessions> tcp_sessions_;  // TCP / TLS passthrough (gateway/tcp_proxy.h)
   std::unique_ptr<Timer> housekeeping_timer_;
   uint64_t next_connection_id_ = 1;
   bool draining_ = false;
