@@ -203,7 +203,11 @@ TcpSession::TcpSession(Worker& worker, const routing::Listener& listener, Connec
       listener_(listener),
       info_(std::move(info)),
       downstream_(downstream),
-      peek_timer_(worker.dispatcher().timers(), [this] { Fail("NR", "client_hello_timeout"); }),
+      peek_timer_(worker.dispatcher().timers(),
+                  [this] {
+                    response_code_details_ = "filter_chain_not_found";
+                    Fail("NR", "client_hello_timeout");
+                  }),
       idle_timer_(worker.dispatcher().timers(), [this] { OnIdleTimer(); }),
       flush_timer_(worker.dispatcher().timers(), [this] { CheckFlushed(); }),
       start_time_us_(WallClockMicros()),
@@ -275,9 +279,11 @@ void TcpSession::OnClientHello(std::string_view data) {
     case tls::ClientHelloStatus::kNeedMore:
       return;
     case tls::ClientHelloStatus::kNotTls:
+      response_code_details_ = "filter_chain_not_found";
       Fail("NR", "client_hello_not_tls");
       return;
     case tls::ClientHelloStatus::kMalformed:
+      response_code_details_ = "filter_chain_not_found";
       Fail("NR", "client_hello_malformed");
       return;
     case tls::ClientHelloStatus::kParsed:
