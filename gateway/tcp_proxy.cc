@@ -481,7 +481,8 @@ void TcpSession::OnClosed(bool upstream, CloseReason reason) {
       MaybeDone();
       return;
     }
-    ReleaseUpstreamCounters();
+    // The cluster stays pinned until the log line (it names the cluster).
+    ReleaseConnectionCounters();
     if (state_ == State::kProxying) {
       // The upstream went away without the orderly two-way EOF.
       Fail("", reason == CloseReason::kRemoteReset ? "upstream_reset" : "upstream_closed");

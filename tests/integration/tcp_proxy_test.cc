@@ -614,6 +614,48 @@ route = [{ destination = { host = "backend.internal", port = { number = 9000 } }
   EXPECT_THAT(line, HasSubstr("0 NR filter_chain_not_found no_route"));
 }
 
+TEST(TcpProxy, ReloadKeepsOpenSessionsOnTheirOldRoute) {
+  TcpServer old_server({.mode = TcpServer::Mode::kGreet, .name = "old"});
+  TcpServer new_server({.mode = TcpServer::Mode::kGreet, .name = "new"});
+  const int port = FreePort();
+  auto gw = StartGateway(port, {.endpoints = {old_server.port()}});
+  RawClient old_session(port);
+  ASSERT_EQ(old_session.ReadExactly(4, milliseconds(5000)), "old\n");
+  const int old_client_port = old_session.LocalPort();
+
+  // New config: the route now goes to another service; the old cluster is
+  // gone from the snapshot (and retired on the worker).
+  std::string endpoints = Endpoint(new_server.port());
+  gw.WriteConfig(Subst(kConfig, {{"PORT", std::to_string(port)},
+                                 {"PROXY", ""},
+                                 {"ENDPOINTS", endpoints},
+                                 {"POOL", "connect_timeout = \"2s\""},
+                                 {"LB", ""},
+                                 {"ROUTES", R"(
+[[virtual_service.tcp]]
+route = [{ destination = { host = "fresh.internal", port = { number = 9000 } } }]
+[[service_entry]]
+name = "fresh"
+hosts = ["fresh.internal"]
+ports = [{ number = 9000, name = "tcp", protocol = "TCP" }]
+resolution = "STATIC"
+endpoints = [)" + endpoints + "]\n"}}));
+  ASSERT_TRUE(gw.Signal(SIGHUP));
+  ASSERT_TRUE(gw.process().WaitForStderr("published config version 2", milliseconds(5000)))
+      << gw.ReadStderr();
+  std::this_thread::sleep_for(milliseconds(1500));  // worker housekeeping runs
+  RawClient fresh(port);
+  EXPECT_EQ(fresh.ReadExactly(4, milliseconds(5000)), "new\n");
+  // The old session still pipes to its old upstream.
+  ASSERT_TRUE(old_session.Send("still here"));
+  EXPECT_EQ(old_session.ReadExactly(10, milliseconds(5000)), "still here");
+  old_session.ShutdownWrite();
+  EXPECT_TRUE(old_session.IsClosed(milliseconds(5000)));
+  const std::string line = LogLineContaining(gw, ":" + std::to_string(old_client_port) + " ");
+  EXPECT_THAT(line, HasSubstr("outbound|9000||backend.internal")) << line;
+  EXPECT_THAT(line, HasSubstr("\" 10 14 ")) << line;
+}
+
 TEST(TcpProxy, DrainKeepsSessionsUntilTheyEnd) {
   TcpServer echo({.mode = TcpServer::Mode::kEcho});
   const int port = FreePort();
