@@ -19,13 +19,24 @@ bool MethodUsuallyHasBody(std::string_view method) {
 
 Http1ClientConnection::Http1ClientConnection(EndpointPool& pool, uint32_t buffer_limit,
                                              uint64_t connect_timeout_ms,
-                                             const sockaddr_storage& address)
+                                             const sockaddr_storage& address,
+                                             const std::shared_ptr<const tls::ClientContext>& tls,
+                                             std::string_view sni_host)
     : pool_(pool),
       connection_(nullptr),
       parser_(Http1Parser::Kind::kResponse, kResponseLimits, this),
       idle_timer_(pool.dispatcher().timers(), [this] { Close(); }) {
   connection_ = Connection::Connect(pool.dispatcher(), reinterpret_cast<const sockaddr*>(&address),
                                     buffer_limit, connect_timeout_ms, this);
+  if (tls != nullptr && connection_ != nullptr) {
+    Result<std::unique_ptr<tls::TlsSession>> session = tls::TlsSession::NewClient(tls, sni_host);
+    if (session.ok()) {
+      connection_->EnableTls(std::move(*session));
+    } else {
+      close_detail_ = session.error().message;
+      connection_->Close(Connection::CloseMode::kAbort);
+    }
+  }
 }
 
 Http1ClientConnection::~Http1ClientConnection() {
@@ -127,7 +138,11 @@ void Http1ClientConnection::Reset() {
 }
 
 void Http1ClientConnection::ReadDisable(bool disable) {
-  if (connection_ != nullptr) connection_->ReadDisable(disable);
+  // One flag per attached request: the connection must never go back to
+  // the pool still paused by a request that is gone.
+  if (connection_ == nullptr || read_disabled_ == disable) return;
+  read_disabled_ = disable;
+  connection_->ReadDisable(disable);
 }
 
 bool Http1ClientConnection::AboveHighWatermark() const {
@@ -236,6 +251,7 @@ void Http1ClientConnection::OnMessageComplete(http::HeaderMap* trailers) {
 void Http1ClientConnection::MaybeRelease() {
   if (!request_complete_ || !response_complete_ || tunnel_ || closed_) return;
   handler_ = nullptr;
+  ReadDisable(false);
   if (!response_keep_alive_ || broken_) {
     Close();
     return;
@@ -283,6 +299,9 @@ void Http1ClientConnection::OnWriteBelowLowWatermark() {
 
 void Http1ClientConnection::OnClose(CloseReason reason) {
   final_written_ = connection_ != nullptr ? connection_->bytes_written() : 0;
+  if (reason == CloseReason::kTlsFailed && connection_ != nullptr) {
+    close_detail_ = connection_->tls_failure_reason();
+  }
   connection_ = nullptr;
   closed_ = true;
   idle_timer_.Cancel();
@@ -297,6 +316,10 @@ void Http1ClientConnection::OnClose(CloseReason reason) {
     reset = StreamResetReason::kConnectionFailure;
   } else if (reason == CloseReason::kRemoteReset) {
     detail = "upstream_reset";
+  } else if (reason == CloseReason::kTlsFailed || !close_detail_.empty()) {
+    detail = close_detail_;
+    reset = connected_ ? StreamResetReason::kConnectionTermination
+                       : StreamResetReason::kConnectionFailure;
   }
   UpstreamHandler* handler = handler_;
   handler_ = nullptr;

@@ -34,7 +34,7 @@ MirrorRequest::~MirrorRequest() {
 }
 
 void MirrorRequest::Begin(uint32_t cluster_index) {
-  cluster_ = worker_.clusters().Get(snapshot_->config, cluster_index);
+  cluster_ = worker_.clusters().Get(*snapshot_, cluster_index);
   if (cluster_ == nullptr || cluster_->active_requests >= cluster_->max_requests()) {
     End(false);
     return;
@@ -48,7 +48,9 @@ void MirrorRequest::Begin(uint32_t cluster_index) {
   counted_ = true;
   ++cluster_->active_requests;
   cluster_->AddActive(endpoint_);
-  EndpointPool* pool = cluster_->endpoints()[endpoint_].pool.get();
+  const auto& tls = cluster_->tls();
+  EndpointPool* pool =
+      &cluster_->Pool(endpoint_, tls != nullptr ? tls->EffectiveSni(head_.authority) : "");
   EndpointPool::WaiterHandle handle;
   if (pool->Acquire(this, false, &handle)) {
     waiter_pool_ = pool;

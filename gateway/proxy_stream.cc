@@ -91,6 +91,10 @@ void ProxyStream::OnRequestHeaders(RequestHead&& head, bool end_stream) {
     LocalReply(verdict.status, "DPE", verdict.detail, verdict.detail);
     return;
   }
+  // x-forwarded-client-cert, SANITIZE_SET (Istio's gateway default): never
+  // trust the client's, set ours when it presented a certificate.
+  request_.headers.Remove("x-forwarded-client-cert");
+  if (!info_->xfcc.empty()) request_.headers.Add("x-forwarded-client-cert", info_->xfcc);
   Route();
   if (!finished_ && request_end_) OnRequestEnd();
 }
@@ -105,7 +109,11 @@ void ProxyStream::Route() {
     LocalReply(404, "NR", "listener_not_found", "");
     return;
   }
-  const routing::Server* server = routing::SelectServerBySni(*listener, info_->sni);
+  // TLS connections are bound to the server their handshake chose.
+  const routing::Server* server =
+      info_->server_index && *info_->server_index < listener->servers.size()
+          ? &listener->servers[*info_->server_index]
+          : routing::SelectServerBySni(*listener, info_->sni);
   if (server == nullptr || server->http_routes == nullptr) {
     LocalReply(404, "NR", "route_not_found", "");
     return;
@@ -280,7 +288,7 @@ void ProxyStream::StartMirrors() {
 
 void ProxyStream::StartAttempt() {
   if (finished_) return;
-  cluster_ = worker_.clusters().Get(snapshot_->config, destination_->cluster);
+  cluster_ = worker_.clusters().Get(*snapshot_, destination_->cluster);
   if (cluster_ == nullptr) {
     LocalReply(503, "NC", "cluster_not_found", "cluster not found");
     return;
@@ -310,7 +318,11 @@ void ProxyStream::StartAttempt() {
   waiting_for_pool_ = true;
   const bool fresh = force_fresh_connection_;
   force_fresh_connection_ = false;
-  EndpointPool* pool = endpoint.pool.get();
+  // TLS origination: the SNI comes from the cluster or the request Host,
+  // and connections are pooled per SNI.
+  const auto& tls = cluster_->tls();
+  EndpointPool* pool =
+      &cluster_->Pool(*endpoint_, tls != nullptr ? tls->EffectiveSni(request_.authority) : "");
   EndpointPool::WaiterHandle handle;
   if (pool->Acquire(this, fresh, &handle)) {
     waiter_ = handle;

@@ -89,7 +89,7 @@ class TcpSession final : public DeferredDeletable {
   void OnClientHello(std::string_view data);
   void Route(std::string_view sni);
   void Connect();
-  void OnConnectFailed(CloseReason reason);
+  void OnConnectFailed(CloseReason reason, std::string tls_failure);
   void ReleaseConnectionCounters();  // cluster connections, endpoint active
   void ReleaseUpstreamCounters();    // those and the cluster pin
   void SetDownstreamPaused(bool& reason_flag, bool paused);
@@ -180,11 +180,6 @@ void TcpSessions::AbortAll() {
 void TcpSessions::Remove(TcpSession* session) {
   if (sessions_.erase(session) == 0) return;
   if (on_closed_) on_closed_();
-}
-
-bool IsTcpListener(const routing::Listener& listener) {
-  return listener.kind == routing::ListenerKind::kTcp ||
-         listener.kind == routing::ListenerKind::kTlsPassthrough;
 }
 
 void StartTcpSession(Worker& worker, const routing::Listener& listener, Connection* connection,
@@ -312,7 +307,7 @@ void TcpSession::Route(std::string_view sni) {
   }
   const routing::Destination* destination = PickWeighted(*route_, worker_.random());
   if (destination != nullptr) {
-    cluster_ = worker_.clusters().Get(snapshot_->config, destination->cluster);
+    cluster_ = worker_.clusters().Get(*snapshot_, destination->cluster);
   }
   if (cluster_ == nullptr) {
     Fail("NC", "cluster_not_found");
@@ -384,10 +379,15 @@ void TcpSession::OnUpstreamConnected() {
   if (downstream_eof_) upstream_->ShutdownWrite();
 }
 
-void TcpSession::OnConnectFailed(CloseReason reason) {
+void TcpSession::OnConnectFailed(CloseReason reason, std::string tls_failure) {
   ++worker_.stats().upstream_cx_connect_fail;
-  upstream_failure_reason_ =
-      reason == CloseReason::kConnectTimeout ? "connect_timeout" : "connection_failure";
+  if (!tls_failure.empty()) {
+    upstream_failure_reason_ = std::move(tls_failure);
+  } else if (reason == CloseReason::kConnectTimeout) {
+    upstream_failure_reason_ = "connect_timeout";
+  } else if (reason != CloseReason::kLocal || upstream_failure_reason_.empty()) {
+    upstream_failure_reason_ = "connection_failure";
+  }
   ReleaseConnectionCounters();
   previous_endpoint_ = endpoint_;
   endpoint_.reset();
@@ -474,10 +474,15 @@ void TcpSession::OnIdleTimer() {
 
 void TcpSession::OnClosed(bool upstream, CloseReason reason) {
   if (upstream) {
+    std::string tls_failure;
+    if (reason == CloseReason::kTlsFailed && upstream_ != nullptr) {
+      tls_failure = upstream_->tls_failure_reason();
+      if (tls_failure.empty()) tls_failure = "tls_failure";
+    }
     upstream_ = nullptr;
     upstream_paused_ = false;
     if (state_ == State::kConnecting) {
-      OnConnectFailed(reason);
+      OnConnectFailed(reason, std::move(tls_failure));
       MaybeDone();
       return;
     }
@@ -485,7 +490,10 @@ void TcpSession::OnClosed(bool upstream, CloseReason reason) {
     ReleaseConnectionCounters();
     if (state_ == State::kProxying) {
       // The upstream went away without the orderly two-way EOF.
-      Fail("", reason == CloseReason::kRemoteReset ? "upstream_reset" : "upstream_closed");
+      if (!tls_failure.empty()) upstream_failure_reason_ = tls_failure;
+      Fail("", reason == CloseReason::kRemoteReset ? "upstream_reset"
+               : reason == CloseReason::kTlsFailed ? "upstream_tls_failure"
+                                                   : "upstream_closed");
     }
   } else {
     downstream_ = nullptr;
@@ -496,7 +504,9 @@ void TcpSession::OnClosed(bool upstream, CloseReason reason) {
     } else if (state_ == State::kConnecting) {
       Fail("DC", "downstream_closed_before_upstream_connected");
     } else if (state_ == State::kProxying) {
-      Fail("", reason == CloseReason::kRemoteReset ? "downstream_reset" : "downstream_closed");
+      Fail("", reason == CloseReason::kRemoteReset ? "downstream_reset"
+               : reason == CloseReason::kTlsFailed ? "downstream_tls_failure"
+                                                   : "downstream_closed");
     }
   }
   MaybeDone();

@@ -61,14 +61,11 @@ class TcpSessions {
   std::function<void()> on_closed_;
 };
 
-// True for listener kinds whose connections are byte pipes (kTcp,
-// kTlsPassthrough). kTlsTerminated also is, once its connection delivers
-// plaintext; the accept path decides when to call StartTcpSession for it.
-bool IsTcpListener(const routing::Listener& listener);
-
-// Takes over an accepted connection (not started yet) on a TCP, TLS
-// passthrough or TLS-terminated listener of the worker's current snapshot.
-// The session owns the connection from here on.
+// Takes over a connection (not reading yet) on a TCP or TLS passthrough
+// listener, or a TLS-terminated listener once its handshake is done (the
+// connection then delivers plaintext and info->sni is set). `listener` must
+// belong to the worker's current snapshot. The session owns the connection
+// from here on.
 void StartTcpSession(Worker& worker, const routing::Listener& listener, Connection* connection,
                      std::shared_ptr<DownstreamInfo> info);
 

@@ -9,8 +9,8 @@
 namespace gh::gateway {
 
 EndpointPool::EndpointPool(Dispatcher& dispatcher, ClusterState& cluster,
-                           const sockaddr_storage& address)
-    : dispatcher_(dispatcher), cluster_(cluster), address_(address) {}
+                           const sockaddr_storage& address, std::string sni)
+    : dispatcher_(dispatcher), cluster_(cluster), address_(address), sni_(std::move(sni)) {}
 
 EndpointPool::~EndpointPool() {
   for (Waiter& waiter : waiters_) {
@@ -64,8 +64,9 @@ bool EndpointPool::CanCreateConnection() const {
 void EndpointPool::CreateConnection() {
   ++connecting_;
   ++cluster_.connections;
-  connections_.push_back(std::make_unique<Http1ClientConnection>(
-      *this, cluster_.buffer_limit(), cluster_.connect_timeout_ms(), address_));
+  connections_.push_back(std::make_unique<Http1ClientConnection>(*this, cluster_.buffer_limit(),
+                                                                 cluster_.connect_timeout_ms(),
+                                                                 address_, cluster_.tls(), sni_));
 }
 
 void EndpointPool::Assign(Http1ClientConnection* connection, PoolCallbacks* callbacks) {

@@ -41,7 +41,10 @@ class EndpointPool {
   };
   using WaiterHandle = std::list<Waiter>::iterator;
 
-  EndpointPool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address);
+  // `sni`: the TLS server name this pool's connections use ("" when the
+  // cluster is plaintext or has a fixed SNI).
+  EndpointPool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address,
+               std::string sni);
   ~EndpointPool();
   EndpointPool(const EndpointPool&) = delete;
   EndpointPool& operator=(const EndpointPool&) = delete;
@@ -73,6 +76,7 @@ class EndpointPool {
   Dispatcher& dispatcher_;
   ClusterState& cluster_;
   sockaddr_storage address_;
+  std::string sni_;
   std::vector<std::unique_ptr<Http1ClientConnection>> connections_;
   std::vector<Http1ClientConnection*> idle_;  // most recently used last
   std::list<Waiter> waiters_;

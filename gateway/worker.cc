@@ -11,6 +11,7 @@
 #include "gateway/mirror_request.h"
 #include "gateway/proxy_stream.h"
 #include "gateway/tcp_proxy.h"
+#include "gateway/tls_acceptor.h"
 
 namespace gh::gateway {
 namespace {
@@ -114,7 +115,7 @@ void Worker::ApplySnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> ad
                            const std::vector<std::string>& remove) {
   snapshot_ = std::move(snapshot);
   stats_.config_version_applied = snapshot_->version;
-  clusters_->Apply(snapshot_->config);
+  clusters_->Apply(*snapshot_);
   for (const std::string& name : remove) {
     auto it = listeners_.find(name);
     if (it == listeners_.end()) continue;
@@ -139,7 +140,7 @@ void Worker::StopListeners() {
 void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   const routing::ProxySettings& proxy = proxy_settings();
   const uint32_t share = (proxy.max_connections + worker_count_ - 1) / worker_count_;
-  if (draining_ || connections_.size() + tcp_sessions_->size() >= share) {
+  if (draining_ || connections_.size() + handshakes_.size() + tcp_sessions_->size() >= share) {
     ++stats_.downstream_cx_rejected;
     ::close(fd);
     return;
@@ -162,13 +163,76 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   info->peer_ip = connection->PeerIp();
   info->peer_address = connection->PeerAddressString();
   info->local_address = connection->LocalAddressString();
-  if (IsTcpListener(*config)) {
-    StartTcpSession(*this, *config, connection, std::move(info));
-    return;
+
+  switch (config->kind) {
+    case routing::ListenerKind::kHttp:
+      StartHttpSession(connection, std::move(info));
+      return;
+    case routing::ListenerKind::kTcp:
+    case routing::ListenerKind::kTlsPassthrough:
+      StartTcpSession(*this, *config, connection, std::move(info));  // gateway/tcp_proxy.h
+      return;
+    case routing::ListenerKind::kHttps:
+    case routing::ListenerKind::kTlsTerminated: {
+      auto context = snapshot_->ListenerTls(config->name);
+      Result<std::unique_ptr<tls::TlsSession>> session =
+          context != nullptr ? tls::TlsSession::NewServer(context)
+                             : Result<std::unique_ptr<tls::TlsSession>>(
+                                   MakeError("no TLS context for listener " + config->name));
+      if (!session.ok()) {
+        GH_LOG(kTls, kError, session.error().message);
+        CountTlsFailure("internal");
+        connection->CloseAndDetach(Connection::CloseMode::kAbort);
+        return;
+      }
+      info->tls = true;
+      connection->EnableTls(std::move(*session));
+      auto* acceptor =
+          new TlsAcceptor(*this, connection, std::move(info),
+                          static_cast<uint64_t>(proxy.request_headers_timeout.count()));
+      handshakes_.insert(acceptor);
+      acceptor->Start();
+      return;
+    }
   }
+}
+
+void Worker::StartHttpSession(Connection* connection, std::shared_ptr<DownstreamInfo> info) {
   auto* session = new Http1ServerConnection(*this, connection, std::move(info));
   connections_.insert(session);
   session->Start();
+}
+
+void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
+                           std::shared_ptr<DownstreamInfo> info) {
+  if (handshakes_.erase(acceptor) != 0) {
+    dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(acceptor));
+  }
+  if (draining_) {
+    connection->CloseAndDetach(Connection::CloseMode::kFlushWrite);
+    return;
+  }
+  for (const routing::Listener& l : snapshot_->config->listeners) {
+    if (l.name == info->listener_name && l.kind == routing::ListenerKind::kTlsTerminated) {
+      StartTcpSession(*this, l, connection, std::move(info));  // plaintext byte pipe
+      return;
+    }
+  }
+  StartHttpSession(connection, std::move(info));
+}
+
+void Worker::OnTlsAcceptorClosed(TlsAcceptor* acceptor) {
+  if (handshakes_.erase(acceptor) != 0) {
+    dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(acceptor));
+  }
+}
+
+void Worker::CountTlsHandshake(const std::string& listener) {
+  ++stats_.tls_handshakes[listener];
+}
+
+void Worker::CountTlsFailure(std::string_view reason) {
+  ++stats_.tls_handshake_failures[std::string(reason)];
 }
 
 std::unique_ptr<StreamHandler> Worker::NewStream(DownstreamStream& downstream,

@@ -25,9 +25,11 @@
 
 namespace gh::gateway {
 
+class Connection;
 class Http1ServerConnection;
 class MirrorRequest;
 class TcpSessions;
+class TlsAcceptor;
 class WorkerListener;
 
 // A listen fd handed to a worker for one listener (by stable name).
@@ -72,9 +74,16 @@ class Worker {
   bool draining() const { return draining_; }
 
   void OnAccepted(const WorkerListener& listener, int fd);
+  void StartHttpSession(Connection* connection, std::shared_ptr<DownstreamInfo> info);
   std::unique_ptr<StreamHandler> NewStream(DownstreamStream& downstream,
                                            std::shared_ptr<const DownstreamInfo> info);
   void OnDownstreamClosed(Http1ServerConnection* connection);
+  // TLS handshakes on terminating listeners.
+  void OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
+                     std::shared_ptr<DownstreamInfo> info);
+  void OnTlsAcceptorClosed(TlsAcceptor* acceptor);
+  void CountTlsHandshake(const std::string& listener);
+  void CountTlsFailure(std::string_view reason);
   void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
                                     std::string_view detail);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
@@ -105,6 +114,7 @@ class Worker {
   std::unordered_set<Http1ServerConnection*> connections_;
   std::unordered_set<MirrorRequest*> mirrors_;
   std::unique_ptr<TcpSessions> tcp_sessions_;  // TCP / TLS passthrough (gateway/tcp_proxy.h)
+  std::unordered_set<TlsAcceptor*> handshakes_;
   std::unique_ptr<Timer> housekeeping_timer_;
   uint64_t next_connection_id_ = 1;
   bool draining_ = false;

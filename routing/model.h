@@ -68,6 +68,9 @@ struct ProxySettings {
   uint32_t http2_initial_connection_window = 1024 * 1024;
 
   bool watch_config = false;
+  // TLS listeners: a ClientHello with no or an unknown SNI is refused
+  // (unrecognized_name) instead of going to the listener's default server.
+  bool tls_reject_unknown_sni = false;
 };
 
 struct AdminSettings {
@@ -271,10 +274,10 @@ struct Route {
   Rewrite rewrite;
   Millis timeout{0};  // 0: none (Istio default)
   RetryPolicy retries;
-  std::optional<Fault> fault;
+  std::shared_ptr<const Fault> fault;  // null: no fault injection
   std::vector<Mirror> mirrors;
-  std::optional<CorsPolicy> cors;
-  uint64_t max_request_body_bytes = 0;  // 0: proxy default
+  std::shared_ptr<const CorsPolicy> cors;  // null: no CORS handling
+  uint64_t max_request_body_bytes = 0;     // 0: proxy default
   // Length of the matched uri prefix, for prefix rewrites (set per match).
   bool prefix_match = false;
   std::string matched_prefix;

@@ -141,7 +141,10 @@ class InProcessGateway {
               errors += d.ToString() + "\n";
             return MakeError(errors);
           }
-          return LoadedConfig{compiled.config, compiled.content_hash, {}};
+          LoadedConfig loaded;
+          loaded.config = compiled.config;
+          loaded.hash = compiled.content_hash;
+          return loaded;
         }) {
     Status started = server_.Start();
     EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
