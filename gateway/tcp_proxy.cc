@@ -18,7 +18,9 @@
 #include "gateway/worker.h"
 #include "routing/model.h"
 #include "routing/tcp_route_table.h"
+#include "tls/client_context.h"
 #include "tls/client_hello.h"
+#include "tls/session.h"
 
 namespace gh::gateway {
 namespace {
@@ -343,6 +345,21 @@ void TcpSession::Connect() {
   upstream_ = Connection::Connect(
       dispatcher(), reinterpret_cast<const sockaddr*>(&endpoint.address), cluster_->buffer_limit(),
       cluster_->connect_timeout_ms(), &upstream_side_);
+  // DestinationRule TLS origination (SIMPLE, MUTUAL, ISTIO_MUTUAL) wraps the
+  // pipe for TCP and TLS-terminated listeners; passthrough bytes are already
+  // the client's own TLS and go out untouched. OnConnected then waits for
+  // the upstream handshake (bounded by the connect timeout).
+  const auto& origination = cluster_->tls();
+  if (origination != nullptr && listener_.kind != routing::ListenerKind::kTlsPassthrough) {
+    Result<std::unique_ptr<tls::TlsSession>> session =
+        tls::TlsSession::NewClient(origination, cluster_->cluster().host);
+    if (session.ok()) {
+      upstream_->EnableTls(std::move(*session));
+    } else {
+      upstream_failure_reason_ = session.error().message;
+      upstream_->Close(Connection::CloseMode::kAbort);
+    }
+  }
 }
 
 void TcpSession::ReleaseConnectionCounters() {

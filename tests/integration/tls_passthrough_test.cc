@@ -283,5 +283,152 @@ TEST_F(TlsPassthrough, HelloSentInPiecesIsReplayedWhole) {
       << "bytes received should be the hello's size: " << lines.back();
 }
 
+// ------------------------------------------- TLS terminated, then TCP routes
+
+// Gateway protocol TLS with mode SIMPLE: the gateway terminates TLS with its
+// own certificate and pipes the plaintext to the `tcp` route's destination
+// (here the plain HTTP test upstream), optionally re-encrypting it with the
+// destination's DestinationRule TLS (origination).
+constexpr std::string_view kTerminatedConfig = R"(
+[proxy]
+workers = 1
+access_log = "stdout"
+
+[[gateway]]
+name = "term"
+[[gateway.servers]]
+port = { number = ${PORT}, name = "tls-term", protocol = "TLS" }
+hosts = ["term.test"]
+tls = { mode = "SIMPLE", server_certificate = "${CERT}", private_key = "${KEY}" }
+[[gateway.servers]]
+port = { number = ${PLAIN_PORT}, name = "tcp", protocol = "TCP" }
+hosts = ["*"]
+
+[[service_entry]]
+name = "origin"
+hosts = ["origin.internal"]
+ports = [{ number = 80, name = "tcp", protocol = "TCP" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1", ports = { tcp = ${UPSTREAM} } }]
+${ORIGINATION}
+
+[[virtual_service]]
+name = "term"
+hosts = ["*"]
+gateways = ["term"]
+[[virtual_service.tcp]]
+route = [{ destination = { host = "origin.internal", port = { number = 80 } } }]
+)";
+
+TEST(TlsTerminatedTcp, CurlOverTheGatewaysTlsReachesAPlainUpstream) {
+  TempDir dir;
+  const CertFiles ca = MakeCa(dir.path(), "Gateway CA");
+  const CertFiles gateway_cert =
+      MakeLeafWith(ca, {.common_name = "gateway-term", .dns = {"term.test"}});
+  auto up = UpstreamProcess::Start({.name = "plain"});
+  const int port = FreePort();
+  auto gw =
+      GatehouseProcess::Start(Subst(kTerminatedConfig, {{"PORT", std::to_string(port)},
+                                                        {"PLAIN_PORT", std::to_string(FreePort())},
+                                                        {"CERT", gateway_cert.chain},
+                                                        {"KEY", gateway_cert.key},
+                                                        {"UPSTREAM", std::to_string(up.Port())},
+                                                        {"ORIGINATION", ""}}),
+                              {.wait_ports = {port}});
+  const std::string resolve = "term.test:" + std::to_string(port) + ":127.0.0.1";
+  auto r = RunCommand(
+      {"curl", "-sS", "-v", "--max-time", "20", "--http1.1", "--cacert", ca.cert, "--resolve",
+       resolve, "https://term.test:" + std::to_string(port) + "/through?x=1"},
+      seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  // The client saw the gateway's certificate, the upstream plain HTTP.
+  EXPECT_THAT(r.err, HasSubstr("subject: CN=gateway-term"));
+  Json j = ParseJson(r.out);
+  EXPECT_EQ(j["server_name"], "plain");
+  EXPECT_EQ(j["path"], "/through");
+  EXPECT_TRUE(j["tls"].is_null()) << "the upstream leg is plaintext";
+  const std::string line = [&] {
+    for (int i = 0; i < 250; ++i) {
+      for (const std::string& l : gw.AccessLogLines())
+        if (l.find("term.tcp.0") != std::string::npos) return l;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return std::string();
+  }();
+  EXPECT_THAT(line, HasSubstr("outbound|80||origin.internal")) << gw.ReadStdout();
+  EXPECT_THAT(line, HasSubstr(" term.test term.tcp.0")) << line;
+}
+
+TEST(TlsTerminatedTcp, TcpRouteWithTlsOrigination) {
+  TempDir dir;
+  const CertFiles ca = MakeCa(dir.path(), "Upstream CA");
+  const CertFiles upstream_cert = MakeLeaf(ca, {"origin.internal"});
+  const CertFiles gateway_cert = MakeLeaf(ca, {"term.test"});
+  auto up = UpstreamProcess::Start(
+      {.name = "secure", .tls = true, .cert = upstream_cert.chain, .key = upstream_cert.key});
+  const int port = FreePort();
+  const int plain_port = FreePort();
+  const std::string origination =
+      "[[destination_rule]]\nname = \"origin\"\nhost = \"origin.internal\"\n"
+      "traffic_policy = { tls = { mode = \"SIMPLE\", ca_certificates = \"" +
+      ca.cert + "\" } }\n";
+  auto gw =
+      GatehouseProcess::Start(Subst(kTerminatedConfig, {{"PORT", std::to_string(port)},
+                                                        {"PLAIN_PORT", std::to_string(plain_port)},
+                                                        {"CERT", gateway_cert.chain},
+                                                        {"KEY", gateway_cert.key},
+                                                        {"UPSTREAM", std::to_string(up.Port())},
+                                                        {"ORIGINATION", origination}}),
+                              {.wait_ports = {port, plain_port}});
+  // Plain HTTP into the TCP listener, TLS (verified, SNI = the service host)
+  // to the upstream.
+  auto r = Curl({"http://127.0.0.1:" + std::to_string(plain_port) + "/originated"});
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  Json j = ParseJson(r.body);
+  EXPECT_EQ(j["server_name"], "secure");
+  EXPECT_EQ(j["tls"]["sni"], "origin.internal");
+  // And through the terminating listener: TLS in, TLS out, two sessions.
+  auto t = RunCommand({"curl", "-sS", "--max-time", "20", "--cacert", ca.cert, "--resolve",
+                       "term.test:" + std::to_string(port) + ":127.0.0.1",
+                       "https://term.test:" + std::to_string(port) + "/both"},
+                      seconds(30));
+  ASSERT_EQ(t.exit_code, 0) << t.Describe();
+  EXPECT_EQ(ParseJson(t.out)["tls"]["sni"], "origin.internal");
+}
+
+TEST(TlsTerminatedTcp, OriginationToAnUntrustedUpstreamIsUf) {
+  TempDir dir;
+  const CertFiles ca = MakeCa(dir.path(), "Upstream CA");
+  TempDir other_dir;
+  const CertFiles other_ca = MakeCa(other_dir.path(), "Some Other CA");
+  const CertFiles upstream_cert = MakeLeaf(ca, {"origin.internal"});
+  const CertFiles gateway_cert = MakeLeaf(ca, {"term.test"});
+  auto up = UpstreamProcess::Start(
+      {.name = "secure", .tls = true, .cert = upstream_cert.chain, .key = upstream_cert.key});
+  const int port = FreePort();
+  const int plain_port = FreePort();
+  const std::string origination =
+      "[[destination_rule]]\nname = \"origin\"\nhost = \"origin.internal\"\n"
+      "traffic_policy = { tls = { mode = \"SIMPLE\", ca_certificates = \"" +
+      other_ca.cert + "\" } }\n";
+  auto gw =
+      GatehouseProcess::Start(Subst(kTerminatedConfig, {{"PORT", std::to_string(port)},
+                                                        {"PLAIN_PORT", std::to_string(plain_port)},
+                                                        {"CERT", gateway_cert.chain},
+                                                        {"KEY", gateway_cert.key},
+                                                        {"UPSTREAM", std::to_string(up.Port())},
+                                                        {"ORIGINATION", origination}}),
+                              {.wait_ports = {port, plain_port}});
+  const size_t before = gw.AccessLogLines().size();
+  RawClient client(plain_port);
+  client.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(client.IsClosed(milliseconds(5000)));
+  EXPECT_EQ(client.Buffered(), "");
+  ASSERT_TRUE(gw.WaitForAccessLogLines(before + 1, milliseconds(5000)));
+  const std::string line = gw.AccessLogLines().back();
+  EXPECT_THAT(line, HasSubstr(" UF,URX ")) << line;
+  EXPECT_THAT(line, HasSubstr("certificate verify failed")) << line;
+}
+
 }  // namespace
 }  // namespace gh::test
