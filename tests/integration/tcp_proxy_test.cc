@@ -531,7 +531,7 @@ TEST(TcpProxy, ConnectFailureTriesAnotherEndpoint) {
     EXPECT_EQ(client.ReadExactly(5, milliseconds(5000)), "live\n") << i;
   }
   EXPECT_EQ(echo.accepts(), 6);
-  gw.WaitForAccessLogLines(6, milliseconds(5000));
+  ASSERT_TRUE(gw.WaitForAccessLogLines(7, milliseconds(5000)));  // the probe and ours
   for (const std::string& line : gw.AccessLogLines())
     EXPECT_THAT(line, ::testing::Not(HasSubstr("URX"))) << line;
 }
