@@ -323,13 +323,11 @@ void Http1ClientConnection::OnClose(CloseReason reason) {
   }
   UpstreamHandler* handler = handler_;
   handler_ = nullptr;
-  if (handler != nullptr) {
-    if (tunnel_) {
-      handler->OnResponseData({}, true);
-    } else {
-      handler->OnUpstreamReset(reset, detail);
-    }
-  }
+  // Tunnels included: this object is freed after the callback chain, so the
+  // handler must drop its UpstreamStream now (an end-of-data would leave it
+  // writing client bytes into freed memory). A tunnel that ended cleanly in
+  // both directions was released by its handler before the socket closed.
+  if (handler != nullptr) handler->OnUpstreamReset(reset, detail);
   pool_.OnClosed(this, connect_failed, detail);
 }
 
