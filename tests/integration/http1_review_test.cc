@@ -156,5 +156,21 @@ TEST(Http1Review, TunnelUpstreamResetDoesNotLeaveADanglingStream) {
       << env.gateway().ReadStderr();
 }
 
+// An upgrade request's body is framed by its Content-Length for the gateway,
+// but forwarded upstream without any framing: the origin (which refuses the
+// upgrade) reads it as a second request the gateway never routed.
+TEST(Http1Review, UpgradeRequestBodyIsNotSmuggledUpstream) {
+  ProxyEnv env;
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: internal\r\n\r\n";
+  RawClient c(env.port());
+  ASSERT_TRUE(c.Send("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                     "Content-Length: " +
+                     std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled));
+  HttpResponse r = c.ReadResponse(milliseconds(3000));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_LE(env.upstream().Stats().requests, 1)
+      << "the origin saw a request the gateway never routed; first response: " << r.Describe();
+}
+
 }  // namespace
 }  // namespace gh::test
