@@ -252,6 +252,13 @@ bool Http1ServerConnection::OnHead(MessageHead& head) {
   }
 
   if (head.upgrade) {
+    // The upstream request carries no body framing (what follows a 101 is
+    // tunnel payload), so a body here would reach an origin that refuses the
+    // upgrade as the start of another request: refuse it.
+    if (head.chunked || head.content_length.value_or(0) != 0) {
+      parser_.Reject(400, "upgrade_with_body");
+      return false;
+    }
     const std::string* upgrade = head.headers.Get("upgrade");
     std::string token = upgrade != nullptr ? AsciiLowered(TrimOws(*upgrade)) : "";
     bool allowed = false;
