@@ -172,5 +172,44 @@ TEST(Http1Review, UpgradeRequestBodyIsNotSmuggledUpstream) {
       << "the origin saw a request the gateway never routed; first response: " << r.Describe();
 }
 
+// A retry scheduled while the request body is still arriving: body bytes
+// that arrive before the retry starts push the body over the replay limit,
+// and the bytes the failed attempt had sent are dropped from the replay.
+TEST(Http1Review, RetryReplaysTheWholeRequestBody) {
+  constexpr size_t kTotal = 100000;
+  constexpr size_t kFirst = 10000;
+  std::atomic<bool> answered_503{false};
+  RawOrigin origin([&](int fd, int index) {
+    std::string got = RecvUntil(fd, "\r\n\r\n", milliseconds(3000));
+    const size_t head_end = got.find("\r\n\r\n");
+    if (head_end == std::string::npos) return;
+    size_t body = got.size() - head_end - 4;
+    if (index == 0) {
+      // Take the first part of the body, then refuse.
+      body += RecvCount(fd, kFirst - std::min(body, kFirst), milliseconds(2000));
+      SendAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+      answered_503 = true;
+      RecvCount(fd, SIZE_MAX, milliseconds(2000));
+      return;
+    }
+    body += RecvCount(fd, kTotal - std::min(body, kTotal), milliseconds(1500));
+    const std::string text = std::to_string(body);
+    SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(text.size()) +
+                    "\r\nConnection: close\r\n\r\n" + text);
+  });
+  ProxyEnv env({.route_keys = "retries = { attempts = 1, retry_on = \"5xx\", backoff = \"1s\" }",
+                .upstream_port = origin.port()});
+  RawClient c(env.port());
+  ASSERT_TRUE(c.Send("PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: " +
+                     std::to_string(kTotal) + "\r\n\r\n" + PatternBytes(0, kFirst)));
+  ASSERT_TRUE(WaitFor([&] { return answered_503.load(); }, milliseconds(3000)));
+  std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_TRUE(c.Send(PatternBytes(kFirst, kTotal - kFirst)));
+  HttpResponse r = c.ReadResponse(milliseconds(6000));
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(r.body, std::to_string(kTotal)) << "bytes of the request body the retry delivered";
+  EXPECT_EQ(origin.accepts(), 2);
+}
+
 }  // namespace
 }  // namespace gh::test
