@@ -421,10 +421,14 @@ void ProxyStream::OnRequestData(std::string_view data, bool end_stream) {
   if (end_stream) request_end_ = true;
   const bool streaming_now = upstream_ != nullptr && body_sent_ == body_.size();
   if (body_replayable_ && body_.size() + data.size() > kRetryBufferLimit) {
-    // Too big to replay: retries end here; keep only what is unsent.
+    // Too big to replay: retries end here; keep only what is unsent. Between
+    // attempts (a retry or a fresh connection pending) body_sent_ counts what
+    // the failed attempt took: the next one still needs every byte.
     body_replayable_ = false;
-    body_.Drain(body_sent_);
-    body_sent_ = 0;
+    if (upstream_ != nullptr) {
+      body_.Drain(body_sent_);
+      body_sent_ = 0;
+    }
   }
   if (streaming_now) {
     if (body_replayable_) {
