@@ -211,5 +211,24 @@ TEST(Http1Review, RetryReplaysTheWholeRequestBody) {
   EXPECT_EQ(origin.accepts(), 2);
 }
 
+// More than 16 blocks of request body waiting for the upstream (a large
+// connection buffer and a fault delay): SendBufferedBody peeks the same 16
+// spans forever and the worker spins.
+TEST(Http1Review, LargeBufferedBodyIsForwardedAfterFaultDelay) {
+  ProxyEnv env({.proxy_keys = "connection_buffer_bytes = 1048576",
+                .route_keys = "fault = { delay = { fixed_delay = \"300ms\", percentage = { value = "
+                              "100 } } }"});
+  constexpr size_t kSize = 600000;
+  RawClient c(env.port());
+  ASSERT_TRUE(c.Send("POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(kSize) +
+                     "\r\n\r\n"));
+  ASSERT_TRUE(c.SendPattern(kSize));
+  HttpResponse r = c.ReadResponse(milliseconds(5000));
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  auto echo = ParseJson(r.body);
+  EXPECT_EQ(echo["body_length"], kSize);
+  EXPECT_EQ(echo["body_sha256"], PatternSha256(kSize));
+}
+
 }  // namespace
 }  // namespace gh::test
