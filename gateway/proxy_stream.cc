@@ -356,26 +356,16 @@ void ProxyStream::SendRequestToUpstream() {
 }
 
 void ProxyStream::SendBufferedBody() {
-  // Send what the current upstream has not seen yet.
-  size_t skip = body_sent_;
+  // Send what the current upstream has not seen yet (every window starts
+  // where the last one stopped: a large backlog spans many windows).
   constexpr size_t kSpans = 16;
   ByteSpan spans[kSpans];
   while (upstream_ != nullptr && body_sent_ < body_.size()) {
-    const size_t count = body_.Peek(spans, kSpans);
-    size_t offset = 0;
+    const size_t count = body_.Peek(spans, kSpans, SIZE_MAX, body_sent_);
     for (size_t i = 0; i < count && upstream_ != nullptr; ++i) {
-      std::string_view span(spans[i].data, spans[i].size);
-      if (offset + span.size() <= skip) {
-        offset += span.size();
-        continue;
-      }
-      if (skip > offset) span.remove_prefix(skip - offset);
-      offset += spans[i].size;
-      upstream_->SendData(span, false);
-      body_sent_ += span.size();
-      skip = body_sent_;
+      upstream_->SendData(std::string_view(spans[i].data, spans[i].size), false);
+      body_sent_ += spans[i].size;
     }
-    if (count < kSpans) break;
   }
   if (upstream_ == nullptr) return;
   if (!body_replayable_) {
