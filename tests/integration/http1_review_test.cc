@@ -230,5 +230,48 @@ TEST(Http1Review, LargeBufferedBodyIsForwardedAfterFaultDelay) {
   EXPECT_EQ(echo["body_sha256"], PatternSha256(kSize));
 }
 
+// A retry after a config reload resolves the cluster again, gets a new
+// ClusterState, and the finished request decrements a counter it never
+// incremented: active_requests wraps to UINT32_MAX and, once a reload brings
+// that cluster back, every request is 503 UO.
+TEST(Http1Review, RetryAcrossReloadKeepsTheActiveRequestCount) {
+  auto up = UpstreamProcess::Start();
+  const int port = FreePort();
+  const std::string base = Subst(kProxyConfig, {{"PORT", std::to_string(port)},
+                                                {"UPSTREAM", std::to_string(up.Port())},
+                                                {"PROXY", ""},
+                                                {"ROUTE", "retries = { attempts = 1, retry_on = "
+                                                          "\"503\", backoff = \"10ms\" }"}});
+  const std::string changed = base + R"(
+[[destination_rule]]
+name = "limits"
+host = "origin.internal"
+traffic_policy = { connection_pool = { tcp = { max_connections = 100 } } }
+)";
+  auto gw = GatehouseProcess::Start(base, {.wait_ports = {port}});
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_EQ(Curl({url + "/warm"}).status, 200);
+
+  std::atomic<int> slow_status{0};
+  std::thread slow([&] {
+    slow_status = Curl({"-H", "x-upstream-delay-ms: 1000", "-H", "x-upstream-status: 503",
+                        url + "/slow"},
+                       milliseconds(8000))
+                      .status;
+  });
+  std::this_thread::sleep_for(milliseconds(300));
+  gw.WriteConfig(changed);  // the cluster's fingerprint changes under the request
+  gw.Signal(SIGHUP);
+  slow.join();
+  EXPECT_EQ(slow_status.load(), 503);
+
+  gw.WriteConfig(base);  // and back: the state the retry created is reused
+  gw.Signal(SIGHUP);
+  std::this_thread::sleep_for(milliseconds(500));
+  auto r = Curl({url + "/after"});
+  const auto lines = gw.AccessLogLines();
+  EXPECT_EQ(r.status, 200) << r.Describe() << "\n" << (lines.empty() ? "" : lines.back());
+}
+
 }  // namespace
 }  // namespace gh::test
