@@ -288,11 +288,18 @@ void ProxyStream::StartMirrors() {
 
 void ProxyStream::StartAttempt() {
   if (finished_) return;
-  cluster_ = worker_.clusters().Get(*snapshot_, destination_->cluster);
-  if (cluster_ == nullptr) {
+  ClusterState* cluster = worker_.clusters().Get(*snapshot_, destination_->cluster);
+  if (cluster == nullptr) {
     LocalReply(503, "NC", "cluster_not_found", "cluster not found");
     return;
   }
+  if (counted_active_ && cluster != cluster_) {
+    // A reload replaced the cluster's state since the last attempt: our
+    // count lives in the old one; take it back before counting in the new.
+    --cluster_->active_requests;
+    counted_active_ = false;
+  }
+  cluster_ = cluster;
   if (!counted_active_) {
     if (cluster_->active_requests >= cluster_->max_requests()) {
       LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
