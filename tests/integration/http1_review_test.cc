@@ -273,5 +273,125 @@ traffic_policy = { connection_pool = { tcp = { max_connections = 100 } } }
   EXPECT_EQ(r.status, 200) << r.Describe() << "\n" << (lines.empty() ? "" : lines.back());
 }
 
+constexpr std::string_view kTlsConfig = R"(
+[proxy]
+workers = 1
+[[gateway]]
+name = "edge"
+[[gateway.servers]]
+port = { number = ${HTTPS}, name = "https", protocol = "HTTPS" }
+hosts = ["*"]
+tls = { mode = "SIMPLE", server_certificate = "${DIR}/leaf.pem", private_key = "${DIR}/leaf.key" }
+[[service_entry]]
+name = "origin"
+hosts = ["origin.internal"]
+ports = [{ number = 80, name = "http", protocol = "HTTP" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1", ports = { http = ${UPSTREAM} } }]
+[[virtual_service]]
+name = "r"
+hosts = ["*"]
+gateways = ["edge"]
+[[virtual_service.http]]
+route = [{ destination = { host = "origin.internal" } }]
+)";
+
+// A TLS client whose last tunnel bytes and close_notify arrive together,
+// after the origin half-closed: DrainTls hands over the bytes (queued for
+// the upstream, not yet written) and then the EOF, the stream finishes and
+// resets the upstream connection with those bytes still queued. The origin
+// gets an RST instead of the bytes and a FIN.
+constexpr std::string_view kTlsTunnelClient = R"PY(
+import socket, ssl, sys
+port, size = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.1", port))
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out, server_hostname="a.test")
+def flush():
+    data = out.read()
+    if data:
+        raw.sendall(data)
+def pump():
+    data = raw.recv(65536)
+    if not data:
+        inc.write_eof()
+        return False
+    inc.write(data)
+    return True
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        flush()
+        pump()
+flush()
+tls.write(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+flush()
+head = b""
+while True:  # the 101, then the gateway's close_notify (the origin half-closed)
+    try:
+        data = tls.read(65536)
+        if not data:
+            break
+        head += data
+    except ssl.SSLWantReadError:
+        if not pump():
+            break
+    except ssl.SSLZeroReturnError:
+        break
+print(head.split(b"\r\n")[0].decode(), flush=True)
+tls.write(b"z" * size)
+try:
+    tls.unwrap()
+except ssl.SSLError:
+    pass
+flush()  # the last bytes and close_notify in one segment
+raw.settimeout(3)
+try:
+    while raw.recv(65536):
+        pass
+except OSError:
+    pass
+)PY";
+
+TEST(Http1Review, TlsTunnelClientLastBytesReachTheOriginBeforeItsFin) {
+  constexpr size_t kSize = 10000;
+  std::atomic<size_t> received{0};
+  std::atomic<bool> reset{false};
+  std::atomic<bool> done{false};
+  RawOrigin origin([&](int fd, int) {
+    RecvUntil(fd, "\r\n\r\n", milliseconds(3000));
+    SendAll(fd, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    ::shutdown(fd, SHUT_WR);  // the origin is done sending
+    bool was_reset = false;
+    received = RecvCount(fd, SIZE_MAX, milliseconds(3000), &was_reset);
+    reset = was_reset;
+    done = true;
+  });
+  TempDir dir;
+  CertFiles ca = MakeCa(dir.path());
+  CertFiles leaf = MakeLeaf(ca, {"a.test"});
+  WriteFile(dir.path() + "/leaf.pem", ReadFile(leaf.cert));
+  WriteFile(dir.path() + "/leaf.key", ReadFile(leaf.key));
+  WriteFile(dir.path() + "/client.py", std::string(kTlsTunnelClient));
+  const int https = FreePort();
+  auto gw = GatehouseProcess::Start(Subst(kTlsConfig, {{"HTTPS", std::to_string(https)},
+                                                       {"DIR", dir.path()},
+                                                       {"UPSTREAM", std::to_string(origin.port())}}),
+                                    {.wait_ports = {https}});
+  CommandResult client = RunCommand(
+      {Python(), dir.path() + "/client.py", std::to_string(https), std::to_string(kSize)},
+      milliseconds(10000));
+  EXPECT_EQ(client.exit_code, 0) << client.Describe();
+  EXPECT_NE(client.out.find("101"), std::string::npos) << client.out;
+  ASSERT_TRUE(WaitFor([&] { return done.load(); }, milliseconds(5000)));
+  EXPECT_EQ(received.load(), kSize);
+  EXPECT_FALSE(reset.load()) << "the origin got an RST instead of the client's last bytes and FIN";
+}
+
 }  // namespace
 }  // namespace gh::test
