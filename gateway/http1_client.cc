@@ -134,7 +134,14 @@ void Http1ClientConnection::SendTrailers(const http::HeaderMap& trailers) {
 void Http1ClientConnection::Reset() {
   handler_ = nullptr;
   broken_ = true;
-  if (connection_ != nullptr) connection_->Close(Connection::CloseMode::kAbort);
+  // A tunnel that ended both ways (the origin's FIN arrived, ours is
+  // queued) is being retired, not aborted: its last bytes and FIN must still
+  // go out. Any other reset aborts.
+  const bool graceful = tunnel_ && request_complete_ && tunnel_peer_eof_;
+  if (connection_ != nullptr) {
+    connection_->Close(graceful ? Connection::CloseMode::kFlushWrite
+                                : Connection::CloseMode::kAbort);
+  }
 }
 
 void Http1ClientConnection::ReadDisable(bool disable) {
@@ -271,6 +278,7 @@ void Http1ClientConnection::FailActive(StreamResetReason reason, std::string_vie
 
 void Http1ClientConnection::OnEof() {
   if (tunnel_) {
+    tunnel_peer_eof_ = true;
     if (handler_ != nullptr) handler_->OnResponseData({}, true);
     return;
   }
