@@ -393,5 +393,30 @@ TEST(Http1Review, TlsTunnelClientLastBytesReachTheOriginBeforeItsFin) {
   EXPECT_FALSE(reset.load()) << "the origin got an RST instead of the client's last bytes and FIN";
 }
 
+// A 101 answer to a request that asked for no upgrade: the upstream codec
+// becomes a tunnel the proxy does not know about and, after the origin's
+// FIN, the connection is never closed nor released: with max_connections =
+// 1 every later request waits forever.
+TEST(Http1Review, Unsolicited101DoesNotLeakTheUpstreamConnection) {
+  constexpr std::string_view kPolicy = R"(
+[[destination_rule]]
+name = "limits"
+host = "origin.internal"
+traffic_policy = { connection_pool = { tcp = { max_connections = 1 } } }
+)";
+  ProxyEnv env({.route_keys = "timeout = \"3s\"\n" + std::string(kPolicy)});
+  {
+    RawClient c(env.port());
+    // base64("HTTP/1.1 101 Switching Protocols\r\n\r\n")
+    ASSERT_TRUE(c.Send(BuildRequest(
+        "GET", "/", {{"Host", "a"}, {"x-upstream-raw", "SFRUUC8xLjEgMTAxIFN3aXRjaGluZyBQcm90b2NvbHMNCg0K"}})));
+    HttpResponse r = c.ReadResponse(milliseconds(3000));
+    EXPECT_NE(r.status, 101) << "a 101 the client never asked for was forwarded";
+    c.IsClosed(milliseconds(1000));
+  }
+  auto r = Curl({env.Url("/next")}, milliseconds(6000));
+  EXPECT_EQ(r.status, 200) << r.Describe();
+}
+
 }  // namespace
 }  // namespace gh::test
