@@ -211,6 +211,12 @@ void Http1ClientConnection::OnData(std::string_view data) {
 }
 
 bool Http1ClientConnection::OnHead(MessageHead& head) {
+  if (head.status == 101 && !upgrade_requested_) {
+    // Switching protocols on a request that asked for none: nothing after it
+    // can be framed, and the proxy would not know the stream became a tunnel.
+    parser_.Reject(502, "unsolicited_101");
+    return false;
+  }
   response_started_ = true;
   response_keep_alive_ = head.keep_alive;
   ResponseHead response;
