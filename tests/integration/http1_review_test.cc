@@ -418,5 +418,60 @@ traffic_policy = { connection_pool = { tcp = { max_connections = 1 } } }
   EXPECT_EQ(r.status, 200) << r.Describe();
 }
 
+constexpr std::string_view kMirrorConfig = R"(
+[proxy]
+workers = 1
+[[gateway]]
+name = "edge"
+[[gateway.servers]]
+port = { number = ${PORT}, name = "http", protocol = "HTTP" }
+hosts = ["*"]
+[[service_entry]]
+name = "origin"
+hosts = ["origin.internal"]
+ports = [{ number = 80, name = "http", protocol = "HTTP" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1", ports = { http = ${MAIN} } }]
+[[service_entry]]
+name = "shadow"
+hosts = ["shadow.internal"]
+ports = [{ number = 80, name = "http", protocol = "HTTP" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1", ports = { http = ${SHADOW} } }]
+[[virtual_service]]
+name = "r"
+hosts = ["*"]
+gateways = ["edge"]
+[[virtual_service.http]]
+timeout = "${TIMEOUT}"
+mirror = { host = "shadow.internal" }
+route = [{ destination = { host = "origin.internal" }, headers = { request = { remove = ["x-upstream-delay-ms"] } } }]
+)";
+
+// A mirror still waiting for its (slow) shadow at stop: nothing ends it (its
+// deadline is a timer), so the process waits for the shadow. With a shadow
+// that answers, the mirror is then freed after its ClusterState (ASan:
+// heap-use-after-free at exit).
+TEST(Http1Review, SigtermExitsWithAMirrorInFlight) {
+  auto main = UpstreamProcess::Start({.name = "main"});
+  auto shadow = UpstreamProcess::Start({.name = "shadow"});
+  const int port = FreePort();
+  auto gw = GatehouseProcess::Start(Subst(kMirrorConfig, {{"PORT", std::to_string(port)},
+                                                          {"MAIN", std::to_string(main.Port())},
+                                                          {"SHADOW", std::to_string(shadow.Port())},
+                                                          {"TIMEOUT", "30s"}}),
+                                    {.wait_ports = {port}});
+  auto r = Curl({"-H", "x-upstream-delay-ms: 2500",
+                 "http://127.0.0.1:" + std::to_string(port) + "/m"});
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  ASSERT_TRUE(WaitFor([&] { return shadow.Stats().open_connections > 0; }, milliseconds(2000)));
+  gw.Signal(SIGTERM);
+  const auto start = Clock::now();
+  auto status = gw.WaitExit(milliseconds(8000));
+  ASSERT_TRUE(status.has_value()) << "still running 8 s after SIGTERM";
+  EXPECT_LT(Clock::now() - start, milliseconds(1500)) << "shutdown waited for the mirror";
+  EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status) << gw.ReadStderr();
+}
+
 }  // namespace
 }  // namespace gh::test
