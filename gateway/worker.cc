@@ -91,6 +91,12 @@ void Worker::PostStop() {
     for (Http1ServerConnection* connection : all)
       delete connection;
     connections_.clear();
+    // Mirrors hold upstream sockets and count in their cluster: end them
+    // while the clusters live (their deadline timers stop with the loop).
+    std::vector<MirrorRequest*> mirrors(mirrors_.begin(), mirrors_.end());
+    mirrors_.clear();
+    for (MirrorRequest* mirror : mirrors)
+      delete mirror;
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
