@@ -473,5 +473,27 @@ TEST(Http1Review, SigtermExitsWithAMirrorInFlight) {
   EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status) << gw.ReadStderr();
 }
 
+// A client that connects to a TLS listener and says nothing: its handshake
+// is never abandoned at stop, so SIGTERM never ends the process.
+TEST(Http1Review, SigtermExitsWithATlsHandshakePending) {
+  TempDir dir;
+  CertFiles ca = MakeCa(dir.path());
+  CertFiles leaf = MakeLeaf(ca, {"a.test"});
+  WriteFile(dir.path() + "/leaf.pem", ReadFile(leaf.cert));
+  WriteFile(dir.path() + "/leaf.key", ReadFile(leaf.key));
+  auto up = UpstreamProcess::Start();
+  const int https = FreePort();
+  auto gw = GatehouseProcess::Start(Subst(kTlsConfig, {{"HTTPS", std::to_string(https)},
+                                                       {"DIR", dir.path()},
+                                                       {"UPSTREAM", std::to_string(up.Port())}}),
+                                    {.wait_ports = {https}});
+  RawClient silent(https);
+  std::this_thread::sleep_for(milliseconds(200));
+  gw.Signal(SIGTERM);
+  auto status = gw.WaitExit(milliseconds(5000));
+  ASSERT_TRUE(status.has_value()) << "still running 5 s after SIGTERM";
+  EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status) << gw.ReadStderr();
+}
+
 }  // namespace
 }  // namespace gh::test
