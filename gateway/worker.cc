@@ -97,6 +97,11 @@ void Worker::PostStop() {
     mirrors_.clear();
     for (MirrorRequest* mirror : mirrors)
       delete mirror;
+    // Handshakes in progress hold sockets too (their timeout is a timer).
+    std::vector<TlsAcceptor*> handshakes(handshakes_.begin(), handshakes_.end());
+    handshakes_.clear();
+    for (TlsAcceptor* acceptor : handshakes)
+      delete acceptor;
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
