@@ -495,5 +495,28 @@ TEST(Http1Review, SigtermExitsWithATlsHandshakePending) {
   EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status) << gw.ReadStderr();
 }
 
+// A pooled keep-alive connection to an origin that does not close when it
+// reads our FIN: its lingering close waits for a timer that no longer runs.
+TEST(Http1Review, SigtermExitsWithAnIdlePooledConnection) {
+  std::atomic<bool> quit{false};
+  RawOrigin origin([&](int fd, int) {
+    if (RecvUntil(fd, "\r\n\r\n", milliseconds(3000)).empty()) return;
+    SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    // Ignore the gateway's FIN: keep the socket open for a long while.
+    for (int i = 0; i < 300 && !quit; ++i)
+      std::this_thread::sleep_for(milliseconds(100));
+  });
+  struct Quit {
+    std::atomic<bool>& q;
+    ~Quit() { q = true; }
+  } quit_on_exit{quit};
+  ProxyEnv env({.upstream_port = origin.port()});
+  ASSERT_EQ(Curl({env.Url("/x")}).status, 200);
+  env.gateway().Signal(SIGTERM);
+  auto status = env.gateway().WaitExit(milliseconds(5000));
+  ASSERT_TRUE(status.has_value()) << "still running 5 s after SIGTERM";
+  EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status);
+}
+
 }  // namespace
 }  // namespace gh::test
