@@ -46,7 +46,10 @@ void Worker::Run() {
   dispatcher_->BindToCurrentThread();
   housekeeping_timer_->Arm(kHousekeepingMs);
   uv_run(&loop_, UV_RUN_DEFAULT);
-  // The loop ended: every handle is closed. Free what is left.
+  // The loop ended: every handle is closed but the (unreferenced) timers.
+  dispatcher_->CloseTimers();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  // Free what is left.
   housekeeping_timer_.reset();
   access_log_.reset();
   clusters_.reset();
