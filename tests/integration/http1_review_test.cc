@@ -518,5 +518,80 @@ TEST(Http1Review, SigtermExitsWithAnIdlePooledConnection) {
   EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status);
 }
 
+// A client that pipelines requests and never reads: each finished response
+// lets the next pipelined request start, whatever is already queued for the
+// client (OnWriteAboveHighWatermark does nothing), so the write queue grows
+// without bound: here ~80 MB of responses for 256 KB of requests.
+constexpr std::string_view kDirectConfig = R"(
+[proxy]
+workers = 1
+access_log = "off"
+[[gateway]]
+name = "edge"
+[[gateway.servers]]
+port = { number = ${PORT}, name = "http", protocol = "HTTP" }
+hosts = ["*"]
+[[virtual_service]]
+name = "r"
+hosts = ["*"]
+gateways = ["edge"]
+[[virtual_service.http]]
+direct_response = { status = 200, body = { string = "${BODY}" } }
+)";
+
+TEST(Http1Review, PipelinedRequestsStopWhileTheClientDoesNotRead) {
+  const int port = FreePort();
+  auto gw = GatehouseProcess::Start(
+      Subst(kDirectConfig, {{"PORT", std::to_string(port)}, {"BODY", std::string(8192, 'x')}}),
+      {.wait_ports = {port}});
+  ASSERT_EQ(Curl({"http://127.0.0.1:" + std::to_string(port) + "/warm"}).status, 200);
+  const int64_t baseline = gw.Rss();
+  RawClient c(port);
+  std::string batch;
+  for (int i = 0; i < 64; ++i)
+    batch += "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  size_t sent = 0;
+  auto last_progress = Clock::now();
+  while (sent < 256 * 1024 && Clock::now() - last_progress < milliseconds(1000)) {
+    const ssize_t n = ::send(c.fd(), batch.data(), batch.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      last_progress = Clock::now();
+      if (static_cast<size_t>(n) < batch.size()) {
+        // Keep the stream of requests well-formed: finish this batch.
+        std::string_view rest = std::string_view(batch).substr(static_cast<size_t>(n));
+        while (!rest.empty() && Clock::now() - last_progress < milliseconds(1000)) {
+          const ssize_t m = ::send(c.fd(), rest.data(), rest.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+          if (m > 0) {
+            rest.remove_prefix(static_cast<size_t>(m));
+            sent += static_cast<size_t>(m);
+            last_progress = Clock::now();
+          } else {
+            std::this_thread::sleep_for(milliseconds(5));
+          }
+        }
+      }
+    } else {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  }
+  std::this_thread::sleep_for(milliseconds(500));
+  const int64_t growth = gw.Rss() - baseline;
+  EXPECT_LT(growth, 32LL << 20) << "RSS grew by " << (growth >> 20) << " MiB after " << sent
+                                << " bytes of pipelined requests nobody read the answers to";
+  // Reading again lets the pipeline resume: every request gets its answer.
+  const size_t requests = sent / (batch.size() / 64);
+  HttpResponse first = c.ReadResponse(milliseconds(3000));
+  ASSERT_EQ(first.status, 200) << first.Describe();
+  const size_t each = first.raw_head.size() + first.body.size();  // all answers are alike
+  size_t rest = 0;
+  while (rest < (requests - 1) * each) {
+    const std::string got = c.ReadSome(milliseconds(3000));
+    if (got.empty()) break;
+    rest += got.size();
+  }
+  EXPECT_EQ(rest, (requests - 1) * each) << "answers after the first, for " << requests;
+}
+
 }  // namespace
 }  // namespace gh::test
