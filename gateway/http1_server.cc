@@ -63,8 +63,16 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, Connection* connect
       info_(std::move(info)),
       parser_(Http1Parser::Kind::kRequest, ParserLimits(worker.proxy_settings()), this),
       header_timer_(worker.dispatcher().timers(), [this] { OnHeaderTimeout(); }),
-      idle_timer_(worker.dispatcher().timers(), [this] {
-        if (stream_ == nullptr) CloseConnection(Connection::CloseMode::kFlushWrite);
+      idle_timer_(worker.dispatcher().timers(),
+                  [this] {
+                    if (stream_ == nullptr) CloseConnection(Connection::CloseMode::kFlushWrite);
+                  }),
+      resume_timer_(worker.dispatcher().timers(), [this] {
+        if (closed_ || !awaiting_writable_) return;
+        awaiting_writable_ = false;
+        paused_ = false;
+        parser_.Resume();
+        DispatchInput();
       }) {
   connection_->SetHandler(this);
 }
@@ -455,6 +463,12 @@ void Http1ServerConnection::AfterStreamDone() {
   }
   ArmIdleTimer();
   if (paused_) {
+    if (connection_->above_high_watermark()) {
+      // A pipelining client that does not read its answers: start nothing
+      // more until they drain (input stays bounded by buffered_'s limit).
+      awaiting_writable_ = true;
+      return;
+    }
     paused_ = false;
     parser_.Resume();
   }
@@ -481,6 +495,7 @@ void Http1ServerConnection::CloseConnection(Connection::CloseMode mode) {
   if (closed_) return;
   header_timer_.Cancel();
   idle_timer_.Cancel();
+  resume_timer_.Cancel();
   connection_->Close(mode);
 }
 
@@ -502,6 +517,8 @@ void Http1ServerConnection::OnWriteAboveHighWatermark() {}
 
 void Http1ServerConnection::OnWriteBelowLowWatermark() {
   if (stream_ != nullptr) stream_->OnDownstreamWritable();
+  // Not from inside the connection's write path: soon.
+  if (awaiting_writable_) resume_timer_.Arm(0);
 }
 
 void Http1ServerConnection::OnClose(CloseReason) {
@@ -509,6 +526,7 @@ void Http1ServerConnection::OnClose(CloseReason) {
   connection_ = nullptr;
   header_timer_.Cancel();
   idle_timer_.Cancel();
+  resume_timer_.Cancel();
   ResetStream(StreamResetReason::kConnectionTermination);
   worker_.OnDownstreamClosed(this);
 }
