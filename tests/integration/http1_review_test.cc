@@ -593,5 +593,49 @@ TEST(Http1Review, PipelinedRequestsStopWhileTheClientDoesNotRead) {
   EXPECT_EQ(rest, (requests - 1) * each) << "answers after the first, for " << requests;
 }
 
+// A TLS connection closed gracefully with more than 64 KiB of plaintext
+// still queued: Close() encrypts one 64 KiB batch, then queues close_notify,
+// after which the session refuses the rest: the response is cut short
+// (and StartWrite is left with plaintext it can never encrypt).
+constexpr std::string_view kTlsDirectConfig = R"(
+[proxy]
+workers = 1
+[[gateway]]
+name = "edge"
+[[gateway.servers]]
+port = { number = ${HTTPS}, name = "https", protocol = "HTTPS" }
+hosts = ["*"]
+tls = { mode = "SIMPLE", server_certificate = "${DIR}/leaf.pem", private_key = "${DIR}/leaf.key" }
+[[virtual_service]]
+name = "r"
+hosts = ["*"]
+gateways = ["edge"]
+[[virtual_service.http]]
+direct_response = { status = 200, body = { string = "${BODY}" } }
+)";
+
+TEST(Http1Review, TlsResponseIsCompleteWhenTheConnectionCloses) {
+  TempDir dir;
+  CertFiles ca = MakeCa(dir.path());
+  CertFiles leaf = MakeLeaf(ca, {"a.test"});
+  WriteFile(dir.path() + "/leaf.pem", ReadFile(leaf.cert));
+  WriteFile(dir.path() + "/leaf.key", ReadFile(leaf.key));
+  constexpr size_t kSize = 200000;
+  const int https = FreePort();
+  auto gw = GatehouseProcess::Start(Subst(kTlsDirectConfig, {{"HTTPS", std::to_string(https)},
+                                                             {"DIR", dir.path()},
+                                                             {"BODY", std::string(kSize, 'b')}}),
+                                    {.wait_ports = {https}});
+  const std::string url = "https://a.test:" + std::to_string(https) + "/";
+  const std::string resolve = "a.test:" + std::to_string(https) + ":127.0.0.1";
+  auto keep = Curl({"-k", "--resolve", resolve, url}, milliseconds(5000));
+  EXPECT_EQ(keep.status, 200) << keep.Describe();
+  EXPECT_EQ(keep.body.size(), kSize) << "keep-alive";
+  auto close = Curl({"-k", "--resolve", resolve, "-H", "Connection: close", url}, milliseconds(5000));
+  EXPECT_EQ(close.exit_code, 0) << close.Describe();
+  EXPECT_EQ(close.body.size(), kSize) << "Connection: close";
+  EXPECT_FALSE(gw.WaitExit(milliseconds(100)).has_value()) << gw.ReadStderr();
+}
+
 }  // namespace
 }  // namespace gh::test
