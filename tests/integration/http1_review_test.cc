@@ -126,6 +126,36 @@ class RawOrigin {
   return true;
 }
 
+// A reload that keeps a cluster (same fingerprint) swaps the ClusterState's
+// config but keeps its load balancer, which holds a reference into the old
+// config's Cluster: once the old snapshot is released every pick reads freed
+// memory (ASan: heap-use-after-free in the balancer's Pick).
+TEST(Http1Review, ReloadKeepingAClusterKeepsItsBalancerValid) {
+  ProxyEnv env;
+  ASSERT_EQ(Curl({env.Url("/before")}).status, 200);
+  const std::string config = ReadFile(env.gateway().ConfigPath());
+  for (int reload = 1; reload <= 3; ++reload) {
+    // Only the proxy table changes: the cluster stays warm.
+    std::string next = config;
+    next.replace(next.find("[proxy]\n"), 8,
+                 "[proxy]\nserver_header = \"gh" + std::to_string(reload) + "\"\n");
+    env.gateway().WriteConfig(next);
+    env.gateway().Signal(SIGHUP);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return Curl({env.Url("/probe")}).Header("server") == "gh" + std::to_string(reload);
+        },
+        milliseconds(5000)))
+        << env.gateway().ReadStderr();
+    for (int i = 0; i < 5; ++i) {
+      auto r = Curl({env.Url("/after")});
+      ASSERT_EQ(r.status, 200) << r.Describe() << env.gateway().ReadStderr();
+    }
+  }
+  EXPECT_EQ(env.gateway().ReadStderr().find("AddressSanitizer"), std::string::npos)
+      << env.gateway().ReadStderr();
+}
+
 // The origin of a tunnel resets its connection: the codec frees itself but
 // the proxy keeps its UpstreamStream pointer, and the next client bytes are
 // written through freed memory (ASan: heap-use-after-free). The downstream is
