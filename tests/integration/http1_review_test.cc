@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -665,6 +668,52 @@ TEST(Http1Review, TlsResponseIsCompleteWhenTheConnectionCloses) {
   EXPECT_EQ(close.exit_code, 0) << close.Describe();
   EXPECT_EQ(close.body.size(), kSize) << "Connection: close";
   EXPECT_FALSE(gw.WaitExit(milliseconds(100)).has_value()) << gw.ReadStderr();
+}
+
+// Out of file descriptors: accept4 fails with EMFILE, the level-triggered
+// poll fires again at once, and the worker spins on it (logging a warning
+// each time) for as long as the backlog holds a connection.
+TEST(Http1Review, AcceptOutOfDescriptorsDoesNotSpin) {
+  TempDir dir;
+  const std::string wrapper = dir.path() + "/gatehouse-lowfd";
+  WriteFile(wrapper, "#!/bin/sh\nexec /usr/bin/prlimit --nofile=40:40 " + GatehouseBin() +
+                         " \"$@\"\n");
+  ::chmod(wrapper.c_str(), 0755);
+  const std::string real = GatehouseBin();
+  ::setenv("GATEHOUSE_BIN", wrapper.c_str(), 1);
+  std::optional<ProxyEnv> env;
+  try {
+    env.emplace();
+  } catch (...) {
+    ::setenv("GATEHOUSE_BIN", real.c_str(), 1);
+    throw;
+  }
+  ::setenv("GATEHOUSE_BIN", real.c_str(), 1);
+  std::vector<RawClient> clients;
+  for (int i = 0; i < 60; ++i)
+    clients.emplace_back(env->port());  // the kernel completes them; the gateway cannot accept all
+  std::this_thread::sleep_for(milliseconds(300));
+  auto cpu_ticks = [&] {
+    std::string stat = ReadFile("/proc/" + std::to_string(env->gateway().Pid()) + "/stat");
+    stat = stat.substr(stat.rfind(')') + 2);
+    std::istringstream in(stat);
+    std::string field;
+    long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+      if (i == 14) utime = std::stoll(field);
+      if (i == 15) stime = std::stoll(field);
+    }
+    return utime + stime;
+  };
+  const long long before = cpu_ticks();
+  std::this_thread::sleep_for(milliseconds(1000));
+  const long long used = cpu_ticks() - before;
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  EXPECT_LT(used, hz / 4) << "the gateway burnt " << (100 * used / hz)
+                          << "% of a core waiting for a file descriptor";
+  clients.clear();
+  auto r = Curl({env->Url("/after")});
+  EXPECT_EQ(r.status, 200) << r.Describe();
 }
 
 }  // namespace
