@@ -290,7 +290,13 @@ void Worker::Housekeeping() {
 }
 
 WorkerListener::WorkerListener(Worker& worker, std::string name, int fd)
-    : worker_(worker), name_(std::move(name)), fd_(fd), poll_(new uv_poll_t) {
+    : worker_(worker),
+      name_(std::move(name)),
+      fd_(fd),
+      poll_(new uv_poll_t),
+      resume_(worker.dispatcher().timers(), [this] {
+        if (poll_ != nullptr) uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
+      }) {
   uv_poll_init(worker.dispatcher().loop(), poll_, fd_);
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
@@ -301,6 +307,7 @@ WorkerListener::~WorkerListener() {
 }
 
 void WorkerListener::Close() {
+  resume_.Cancel();
   if (poll_ == nullptr) return;
   uv_poll_stop(poll_);
   poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
@@ -320,7 +327,11 @@ void WorkerListener::OnReadable(uv_poll_t* handle, int status, int) {
     if (fd < 0) {
       if (errno == EINTR) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        GH_LOG(kWorker, kWarn, "accept: out of file descriptors");
+        // The connection stays in the backlog and the poll stays readable:
+        // pause accepting for a moment rather than spin (and log) on it.
+        GH_LOG(kWorker, kWarn, "accept: out of file descriptors; pausing accepts for 100 ms");
+        uv_poll_stop(handle);
+        self->resume_.Arm(100);
       }
       return;
     }
