@@ -65,6 +65,10 @@ ClusterState::~ClusterState() {
 void ClusterState::UpdateConfig(std::shared_ptr<const routing::Config> config,
                                 const routing::Cluster& cluster,
                                 std::shared_ptr<const tls::ClientContext> tls) {
+  // The balancer holds a reference to the Cluster it was built from, which
+  // lives in the config being replaced: rebuild it on the new one (its
+  // hash table, if any, is precompiled and shared).
+  balancer_ = routing::CreateLoadBalancer(cluster);
   config_ = std::move(config);
   cluster_ = &cluster;
   // Rotated certificates: new connections use the new context; pooled ones

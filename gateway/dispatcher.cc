@@ -41,7 +41,7 @@ void Dispatcher::Close() {
     posted_.clear();
   }
   DrainDeferred();
-  timers_.Close();
+  timers_.Unref();
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);

@@ -84,6 +84,7 @@ class Http1ServerConnection final : public ConnectionHandler,
   ByteChain buffered_;  // read while the parser waits (pipelining, tunnel)
   Timer header_timer_;
   Timer idle_timer_;
+  Timer resume_timer_;  // the next pipelined request, once output drained
 
   // Current request / response.
   bool request_started_ = false;
@@ -99,6 +100,9 @@ class Http1ServerConnection final : public ConnectionHandler,
   bool tunnel_ = false;
 
   bool paused_ = false;  // parser paused after a complete request
+  // The next request waits for the client to read what it asked for before
+  // (our output is above its high watermark).
+  bool awaiting_writable_ = false;
   bool dispatching_ = false;
   bool pending_done_ = false;
   bool input_throttled_ = false;  // our ReadDisable for buffered_ growth

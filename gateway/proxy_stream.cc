@@ -288,11 +288,18 @@ void ProxyStream::StartMirrors() {
 
 void ProxyStream::StartAttempt() {
   if (finished_) return;
-  cluster_ = worker_.clusters().Get(*snapshot_, destination_->cluster);
-  if (cluster_ == nullptr) {
+  ClusterState* cluster = worker_.clusters().Get(*snapshot_, destination_->cluster);
+  if (cluster == nullptr) {
     LocalReply(503, "NC", "cluster_not_found", "cluster not found");
     return;
   }
+  if (counted_active_ && cluster != cluster_) {
+    // A reload replaced the cluster's state since the last attempt: our
+    // count lives in the old one; take it back before counting in the new.
+    --cluster_->active_requests;
+    counted_active_ = false;
+  }
+  cluster_ = cluster;
   if (!counted_active_) {
     if (cluster_->active_requests >= cluster_->max_requests()) {
       LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
@@ -356,26 +363,16 @@ void ProxyStream::SendRequestToUpstream() {
 }
 
 void ProxyStream::SendBufferedBody() {
-  // Send what the current upstream has not seen yet.
-  size_t skip = body_sent_;
+  // Send what the current upstream has not seen yet (every window starts
+  // where the last one stopped: a large backlog spans many windows).
   constexpr size_t kSpans = 16;
   ByteSpan spans[kSpans];
   while (upstream_ != nullptr && body_sent_ < body_.size()) {
-    const size_t count = body_.Peek(spans, kSpans);
-    size_t offset = 0;
+    const size_t count = body_.Peek(spans, kSpans, SIZE_MAX, body_sent_);
     for (size_t i = 0; i < count && upstream_ != nullptr; ++i) {
-      std::string_view span(spans[i].data, spans[i].size);
-      if (offset + span.size() <= skip) {
-        offset += span.size();
-        continue;
-      }
-      if (skip > offset) span.remove_prefix(skip - offset);
-      offset += spans[i].size;
-      upstream_->SendData(span, false);
-      body_sent_ += span.size();
-      skip = body_sent_;
+      upstream_->SendData(std::string_view(spans[i].data, spans[i].size), false);
+      body_sent_ += spans[i].size;
     }
-    if (count < kSpans) break;
   }
   if (upstream_ == nullptr) return;
   if (!body_replayable_) {
@@ -421,10 +418,14 @@ void ProxyStream::OnRequestData(std::string_view data, bool end_stream) {
   if (end_stream) request_end_ = true;
   const bool streaming_now = upstream_ != nullptr && body_sent_ == body_.size();
   if (body_replayable_ && body_.size() + data.size() > kRetryBufferLimit) {
-    // Too big to replay: retries end here; keep only what is unsent.
+    // Too big to replay: retries end here; keep only what is unsent. Between
+    // attempts (a retry or a fresh connection pending) body_sent_ counts what
+    // the failed attempt took: the next one still needs every byte.
     body_replayable_ = false;
-    body_.Drain(body_sent_);
-    body_sent_ = 0;
+    if (upstream_ != nullptr) {
+      body_.Drain(body_sent_);
+      body_sent_ = 0;
+    }
   }
   if (streaming_now) {
     if (body_replayable_) {

@@ -27,6 +27,8 @@ Server::~Server() {
     worker->Join();
   workers_.clear();
   drain_timer_.reset();
+  dispatcher_->CloseTimers();
+  uv_run(&loop_, UV_RUN_NOWAIT);
   dispatcher_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);

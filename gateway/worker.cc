@@ -50,7 +50,10 @@ void Worker::Run() {
   dispatcher_->BindToCurrentThread();
   housekeeping_timer_->Arm(kHousekeepingMs);
   uv_run(&loop_, UV_RUN_DEFAULT);
-  // The loop ended: every handle is closed. Free what is left.
+  // The loop ended: every handle is closed but the (unreferenced) timers.
+  dispatcher_->CloseTimers();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  // Free what is left.
   housekeeping_timer_.reset();
   access_log_.reset();
   clusters_.reset();
@@ -96,6 +99,17 @@ void Worker::PostStop() {
       delete connection;
     connections_.clear();
     tcp_sessions_->AbortAll();
+    // Mirrors hold upstream sockets and count in their cluster: end them
+    // while the clusters live (their deadline timers stop with the loop).
+    std::vector<MirrorRequest*> mirrors(mirrors_.begin(), mirrors_.end());
+    mirrors_.clear();
+    for (MirrorRequest* mirror : mirrors)
+      delete mirror;
+    // Handshakes in progress hold sockets too (their timeout is a timer).
+    std::vector<TlsAcceptor*> handshakes(handshakes_.begin(), handshakes_.end());
+    handshakes_.clear();
+    for (TlsAcceptor* acceptor : handshakes)
+      delete acceptor;
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
@@ -288,7 +302,13 @@ void Worker::Housekeeping() {
 }
 
 WorkerListener::WorkerListener(Worker& worker, std::string name, int fd)
-    : worker_(worker), name_(std::move(name)), fd_(fd), poll_(new uv_poll_t) {
+    : worker_(worker),
+      name_(std::move(name)),
+      fd_(fd),
+      poll_(new uv_poll_t),
+      resume_(worker.dispatcher().timers(), [this] {
+        if (poll_ != nullptr) uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
+      }) {
   uv_poll_init(worker.dispatcher().loop(), poll_, fd_);
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
@@ -299,6 +319,7 @@ WorkerListener::~WorkerListener() {
 }
 
 void WorkerListener::Close() {
+  resume_.Cancel();
   if (poll_ == nullptr) return;
   uv_poll_stop(poll_);
   poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
@@ -318,7 +339,11 @@ void WorkerListener::OnReadable(uv_poll_t* handle, int status, int) {
     if (fd < 0) {
       if (errno == EINTR) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        GH_LOG(kWorker, kWarn, "accept: out of file descriptors");
+        // The connection stays in the backlog and the poll stays readable:
+        // pause accepting for a moment rather than spin (and log) on it.
+        GH_LOG(kWorker, kWarn, "accept: out of file descriptors; pausing accepts for 100 ms");
+        uv_poll_stop(handle);
+        self->resume_.Arm(100);
       }
       return;
     }

@@ -138,6 +138,9 @@ class WorkerListener {
   std::string name_;
   int fd_;
   uv_poll_t* poll_;
+  // Out of file descriptors: accepting pauses briefly instead of spinning
+  // on a poll that stays readable.
+  Timer resume_;
 };
 
 }  // namespace gh::gateway
