@@ -19,13 +19,16 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/dispatcher.h"
 #include "gateway/downstream_info.h"
+#include "gateway/downstream_session.h"
+#include "gateway/http2_limits.h"
 #include "gateway/http_stream.h"
 #include "gateway/snapshot.h"
 #include "gateway/stats.h"
 
 namespace gh::gateway {
 
-class Http1ServerConnection;
+class Connection;
+class ProtocolSniffer;
 class WorkerListener;
 
 // A listen fd handed to a worker for one listener (by stable name).
@@ -69,11 +72,21 @@ class Worker {
   bool draining() const { return draining_; }
 
   void OnAccepted(const WorkerListener& listener, int fd);
+  // Runs `protocol` on an accepted connection; `initial` holds bytes already
+  // read from it (sniffing). The entry point for TLS listeners too, once
+  // ALPN picked the protocol ("h2" -> kHttp2, else kHttp1).
+  void StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
+                    DownstreamProtocol protocol, std::string_view initial);
+  // The sniffer recognised the protocol: it is replaced by the real session.
+  void OnProtocolDetected(ProtocolSniffer* sniffer, Connection* connection,
+                          std::shared_ptr<const DownstreamInfo> info, DownstreamProtocol protocol,
+                          std::string_view initial);
   std::unique_ptr<StreamHandler> NewStream(DownstreamStream& downstream,
                                            std::shared_ptr<const DownstreamInfo> info);
-  void OnDownstreamClosed(Http1ServerConnection* connection);
+  void OnDownstreamClosed(DownstreamSession* session);
   void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
                                     std::string_view detail);
+  void CountHttp2Violation(const DownstreamInfo& info, Http2Violation violation);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
                      uint64_t response_bytes);
 
@@ -96,7 +109,7 @@ class Worker {
   std::unique_ptr<AccessLogWriter> access_log_;
   WorkerStats stats_;
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
-  std::unordered_set<Http1ServerConnection*> connections_;
+  std::unordered_set<DownstreamSession*> connections_;
   std::unique_ptr<Timer> housekeeping_timer_;
   uint64_t next_connection_id_ = 1;
   bool draining_ = false;
