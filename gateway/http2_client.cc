@@ -251,13 +251,39 @@ void Http2ClientConnection::RemoveStream(Stream* stream) {
   MaybeFinish();
 }
 
+size_t Http2ClientConnection::live_streams() const {
+  size_t live = 0;
+  for (const auto& [raw, stream] : owned_) {
+    if (raw->handler_ != nullptr) ++live;
+  }
+  return live;
+}
+
 void Http2ClientConnection::Retire() {
   retired_ = true;
-  MaybeFinish();
+  if (closed_ || live_streams() != 0) {
+    MaybeFinish();
+    return;
+  }
+  // Nobody waits for anything here (reset streams only await their
+  // RST_STREAM): say goodbye now, from outside any nghttp2 callback, so a
+  // stopping worker does not depend on another loop iteration.
+  if (!dead_ && session_ != nullptr) {
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    SendPending();
+  }
+  if (connection_ == nullptr) return;
+  // Hand the GOAWAY to the kernel and close at once (FIN after it, or RST if
+  // the origin stopped reading): no lingering close, nothing anyone waits
+  // for is in flight, and a stopping worker must not wait on the origin.
+  connection_->Flush();
+  closed_ = true;
+  idle_timer_.Cancel();
+  connection_->Close(Connection::CloseMode::kAbort);
 }
 
 void Http2ClientConnection::MaybeFinish() {
-  if (closed_ || !owned_.empty()) return;
+  if (closed_ || live_streams() != 0) return;
   if (accepting() && ready()) {
     pool_.OnIdle(this);
     return;
@@ -599,12 +625,9 @@ void Http2Pool::OnCapacity(Http2ClientConnection* connection) {
 }
 
 void Http2Pool::OnIdle(Http2ClientConnection* connection) {
-  if (retired_) {
-    connection->Retire();
-    return;
-  }
-  const uint64_t idle = cluster_.idle_timeout_ms();
-  if (idle > 0) connection->idle_timer().Arm(idle);
+  // Possibly inside an nghttp2 callback: retire from the timer, not here.
+  const uint64_t idle = retired_ ? 0 : cluster_.idle_timeout_ms();
+  if (idle > 0 || retired_) connection->idle_timer().Arm(idle);
 }
 
 void Http2Pool::OnClosed(Http2ClientConnection* connection, bool connect_failed,

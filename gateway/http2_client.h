@@ -46,6 +46,8 @@ class Http2ClientConnection final : public Http2Session {
   bool ready() const { return connected_ && !closed_ && !dead_; }
   bool CanOpenStream() const;
   size_t active_streams() const { return owned_.size(); }
+  // Streams someone still waits for (not reset, not finished).
+  size_t live_streams() const;
   uint32_t capacity() const;
   bool accepting() const { return !goaway_received_ && !retired_ && !closed_ && !dead_; }
   // No new streams; close once the active ones end (retirement, idle).

@@ -400,11 +400,13 @@ void Http2ServerConnection::Drain() {
 }
 
 void Http2ServerConnection::OnEof() {
+  // HTTP/2 has no use for a half-closed connection: a client that stopped
+  // sending cannot return window, so nothing it waits for could complete.
   peer_eof_ = true;
   if (closed_) return;
-  if (streams_.empty() || dead_) {
-    CloseConnection(Connection::CloseMode::kFlushWrite);
-  }
+  dead_ = true;
+  ResetAllStreams(StreamResetReason::kConnectionTermination);
+  CloseConnection(Connection::CloseMode::kFlushWrite);
 }
 
 void Http2ServerConnection::OnWriteBelowLowWatermark() {
