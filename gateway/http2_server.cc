@@ -377,6 +377,12 @@ void Http2ServerConnection::UpdateIdleTimer() {
   if (idle > 0 && !idle_timer_.armed()) idle_timer_.Arm(static_cast<uint64_t>(idle));
 }
 
+void Http2ServerConnection::EndHeaderBlock(int32_t stream_id) {
+  if (header_block_stream_ != stream_id || stream_id == 0) return;
+  header_block_stream_ = 0;
+  if (settings_received_) header_timer_.Cancel();
+}
+
 void Http2ServerConnection::OnHeaderTimeout() {
   if (closed_ || dead_) return;
   worker_.CountDownstreamProtocolError(*info_, 408, "request_header_timeout");
@@ -472,6 +478,7 @@ int Http2ServerConnection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame*
   // ends, so it is bounded by the request-header timeout.
   self->header_timer_.Arm(
       static_cast<uint64_t>(self->worker_.proxy_settings().request_headers_timeout.count()));
+  self->header_block_stream_ = frame->hd.stream_id;
   if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   const int32_t id = frame->hd.stream_id;
   self->guard_.OnStreamOpened();
@@ -515,7 +522,7 @@ int Http2ServerConnection::OnFrameRecv(nghttp2_session* session, const nghttp2_f
       }
       return 0;
     case NGHTTP2_HEADERS: {
-      self->header_timer_.Cancel();
+      self->EndHeaderBlock(frame->hd.stream_id);
       Stream* stream = self->FindStream(frame->hd.stream_id);
       if (stream == nullptr) return 0;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -575,6 +582,7 @@ int Http2ServerConnection::OnDataChunkRecv(nghttp2_session*, uint8_t, int32_t st
 int Http2ServerConnection::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t,
                                          void* user_data) {
   Http2ServerConnection* self = Self(user_data);
+  self->EndHeaderBlock(stream_id);
   auto it = self->streams_.find(stream_id);
   if (it == self->streams_.end()) return 0;
   std::unique_ptr<Stream> stream = std::move(it->second);
@@ -635,7 +643,8 @@ int Http2ServerConnection::OnFrameSend(nghttp2_session* session, const nghttp2_f
 int Http2ServerConnection::OnInvalidFrameRecv(nghttp2_session*, const nghttp2_frame* frame, int,
                                               void* user_data) {
   Http2ServerConnection* self = Self(user_data);
-  if (frame->hd.stream_id == 0) return 0;  // a connection error: nghttp2 sends GOAWAY
+  if (frame->hd.stream_id == 0) return 0;     // a connection error: nghttp2 sends GOAWAY
+  self->EndHeaderBlock(frame->hd.stream_id);  // a rejected block ended too
   // The peer's malformed frame cost it a stream: bounded, or it is an attack
   // that makes us do the resetting.
   const Http2Violation violation = self->guard_.OnPeerStreamError(self->worker_.dispatcher().Now());

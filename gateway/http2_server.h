@@ -85,6 +85,8 @@ class Http2ServerConnection final : public Http2Session, public DownstreamSessio
   void CloseConnection(Connection::CloseMode mode);
   void UpdateIdleTimer();
   void OnHeaderTimeout();
+  // The header block of `stream_id` (if it is the one in progress) ended.
+  void EndHeaderBlock(int32_t stream_id);
   void WriteGoaway(uint32_t error_code);
 
   Worker& worker_;
@@ -97,6 +99,7 @@ class Http2ServerConnection final : public Http2Session, public DownstreamSessio
   Http2Violation pending_violation_ = Http2Violation::kNone;
   uint32_t pending_error_code_ = 0;
   int last_lib_error_ = 0;
+  int32_t header_block_stream_ = 0;  // stream whose header block is in progress
   bool settings_received_ = false;
   bool goaway_sent_ = false;
   bool draining_ = false;

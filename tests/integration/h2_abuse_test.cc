@@ -24,6 +24,7 @@ constexpr std::string_view kConfig = R"(
 [proxy]
 workers = 1
 access_log = "off"
+request_headers_timeout = "300ms"
 [[gateway]]
 name = "edge"
 [[gateway.servers]]
@@ -205,8 +206,10 @@ TEST_F(H2AbuseTest, MalformedRequestsAreStreamErrors) {
         "transfer-encoding", "upgrade", "proxy-connection", "te-gzip", "newline-value"}) {
     SCOPED_TRACE(c);
     up().ResetStats();
-    Json r = H2Client(
-        {"attack", "bad-headers", "--case", c, "--port", std::to_string(port_), "--settle", "2"});
+    // The follow-up waits past the 300 ms header timeout: a rejected header
+    // block must not leave that clock running on a healthy connection.
+    Json r = H2Client({"attack", "bad-headers", "--case", c, "--port", std::to_string(port_),
+                       "--settle", "2", "--followup-delay-ms", c == "uppercase" ? "600" : "0"});
     EXPECT_EQ(r["resets"]["1"], kProtocolError) << r.dump();
     EXPECT_TRUE(r["statuses"]["1"].is_null()) << r.dump();
     EXPECT_TRUE(r["goaway"].is_null()) << r.dump();

@@ -20,7 +20,8 @@ Modes
                big-headers, settings-flood, ping-flood, empty-data-flood,
                priority-flood, stream-error-flood, bad-headers (--case NAME).
                After the attack, when the connection is still open, a normal
-               GET on the same connection reports whether it still works.
+               GET on the same connection (after --followup-delay-ms) reports
+               whether it still works.
                -> sent, goaway {error_code, last_stream_id}, resets {sid: code},
                   statuses {sid: status}, closed, followup_status
   slow-download  --path, --header..., --seconds S: a reader with a tiny window
@@ -407,6 +408,8 @@ def mode_multi(args):
 
 def followup(c, args):
     """A normal request on the attacked connection, when it is still open."""
+    if args.followup_delay_ms:
+        c.pump(lambda: c.closed or c.goaway is not None, args.followup_delay_ms / 1000)
     if c.closed or c.goaway is not None:
         return None
     try:
@@ -649,6 +652,7 @@ def main():
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--case", default="")
     ap.add_argument("--settle", type=float, default=3.0)
+    ap.add_argument("--followup-delay-ms", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--window", type=int, default=16384)
     ap.add_argument("--step-bytes", type=int, default=16384)
