@@ -127,8 +127,8 @@ struct EffectivePolicy {
   }
   void ApplyWithPort(const TrafficPolicySpec& p, uint32_t port) {
     Apply(p);
-    for (const auto& [number, sub] : p.port_level) {
-      if (number == port) Apply(sub);
+    for (const PortLevelPolicy& pl : p.port_level) {
+      if (pl.port == port) Apply(pl.policy);
     }
   }
 };
@@ -337,7 +337,8 @@ class Compiler {
         sink_.Error(ep.where, "resolution STATIC needs IP addresses, got " + Quoted(ep.address) +
                                   " (use resolution DNS for names)");
       }
-      for (const auto& [name, number] : ep.ports) {
+      for (const auto& entry : ep.ports) {
+        const std::string& name = entry.first;
         const bool known = std::any_of(se.ports.begin(), se.ports.end(),
                                        [&](const PortSpec& p) { return p.name == name; });
         if (!known)
@@ -574,6 +575,7 @@ class Compiler {
     const size_t n = rule.matches.empty() ? 1 : rule.matches.size();
     for (size_t j = 0; j < n; ++j) {
       const HttpMatchSpec* m = rule.matches.empty() ? nullptr : &rule.matches[j];
+      if (m != nullptr && m->invalid) continue;
       auto route = std::make_shared<routing::Route>(base);
       route->match_index = static_cast<uint32_t>(j);
       routing::HttpMatch match;

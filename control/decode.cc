@@ -98,6 +98,7 @@ void DecodeProxy(Obj o, routing::ProxySettings& p) {
   if (auto v = o.Int("http2_max_consecutive_empty_frames", 0, UINT32_MAX))
     p.http2_max_consecutive_empty_frames = static_cast<uint32_t>(*v);
   if (auto v = o.Bool("watch_config")) p.watch_config = *v;
+  if (auto v = o.Bool("tls_reject_unknown_sni")) p.tls_reject_unknown_sni = *v;
   o.Finish();
 }
 
@@ -132,7 +133,7 @@ void DecodeMesh(Obj o, routing::MeshSettings& m) {
   if (auto v = o.Str("ca_dir")) m.ca_dir = *v;
   if (auto v = o.Str("namespace")) m.namespace_name = *v;
   if (auto v = o.Str("service_account")) m.service_account = *v;
-  if (auto v = o.Duration("certificate_ttl", Millis(60'000), false)) m.certificate_ttl = *v;
+  if (auto v = o.Duration("certificate_ttl", Millis(10'000), false)) m.certificate_ttl = *v;
   o.Finish();
 }
 
@@ -506,6 +507,7 @@ void DecodeGateway(Obj o, std::vector<GatewaySpec>& out) {
 HttpMatchSpec DecodeHttpMatch(Obj o) {
   HttpMatchSpec m;
   m.where = o.where();
+  const size_t errors_before = o.sink().error_count();
   if (auto n = o.Str("name")) m.name = *n;
   const bool ignore_case = o.Bool("ignore_uri_case").value_or(false);
   if (auto u = o.Table("uri")) {
@@ -556,6 +558,9 @@ HttpMatchSpec DecodeHttpMatch(Obj o) {
   o.Unsupported("source_namespace", "Gatehouse has no client workloads");
   o.IgnoreWithWarning("stat_prefix", "per-route stats prefixes are not implemented");
   o.Finish();
+  // A match whose condition did not decode must not degrade into a broader
+  // one (and must not produce follow-up warnings such as shadowing).
+  m.invalid = o.sink().error_count() != errors_before;
   return m;
 }
 
@@ -1285,7 +1290,7 @@ TrafficPolicySpec DecodeTrafficPolicy(Obj o, bool allow_port_level) {
         port->Finish();
       }
       TrafficPolicySpec sub = DecodeTrafficPolicy(std::move(pl), false);
-      if (number != 0) p.port_level.emplace_back(number, std::move(sub));
+      if (number != 0) p.port_level.push_back({number, std::move(sub)});
     }
   }
   o.Unsupported("proxy_protocol", "sending PROXY headers upstream is not implemented");

@@ -69,6 +69,7 @@ struct RouteDestinationSpec {
 };
 
 struct HttpMatchSpec {
+  bool invalid = false;  // a condition failed to decode (reported): never served
   std::string name;
   routing::HttpMatch match;
   std::optional<uint32_t> port;
@@ -147,6 +148,8 @@ struct ServiceEntrySpec {
   Where where;
 };
 
+struct PortLevelPolicy;
+
 // Each block replaces the inherited one wholesale (Istio subset semantics).
 struct TrafficPolicySpec {
   std::optional<routing::LbPolicy> lb_policy;
@@ -156,8 +159,13 @@ struct TrafficPolicySpec {
   std::optional<routing::UpstreamProtocol> protocol;  // from connection_pool.http
   std::optional<routing::OutlierDetection> outlier;
   std::optional<routing::UpstreamTls> tls;
-  std::vector<std::pair<uint32_t, TrafficPolicySpec>> port_level;
+  std::vector<PortLevelPolicy> port_level;
   Where where;
+};
+
+struct PortLevelPolicy {
+  uint32_t port = 0;
+  TrafficPolicySpec policy;
 };
 
 struct SubsetSpec {

@@ -18,35 +18,58 @@ uint32_t PerWorker(uint32_t limit, uint32_t workers) {
 }  // namespace
 
 ClusterState::ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
-                           const routing::Cluster& cluster, uint32_t workers)
-    : config_(std::move(config)),
+                           const routing::Cluster& cluster,
+                           std::shared_ptr<const tls::ClientContext> tls, uint32_t workers)
+    : dispatcher_(dispatcher),
+      config_(std::move(config)),
       cluster_(&cluster),
+      tls_(std::move(tls)),
+      balancer_(routing::CreateLoadBalancer(cluster)),
       max_connections_(PerWorker(cluster.pool.max_connections, workers)),
       max_pending_(PerWorker(cluster.pool.http1_max_pending_requests, workers)),
       max_requests_(PerWorker(cluster.pool.http2_max_requests, workers)) {
-  endpoints_.reserve(cluster.endpoints.size());
-  for (const routing::Endpoint& endpoint : cluster.endpoints) {
-    EndpointState state;
-    if (!ParseAddress(endpoint.address, endpoint.port, &state.address)) continue;
+  // Indexed exactly like cluster.endpoints, as the balancer expects.
+  endpoints_.resize(cluster.endpoints.size());
+  active_.assign(cluster.endpoints.size(), 0);
+  healthy_.assign(cluster.endpoints.size(), 1);
+  for (size_t i = 0; i < cluster.endpoints.size(); ++i) {
+    const routing::Endpoint& endpoint = cluster.endpoints[i];
+    EndpointState& state = endpoints_[i];
+    if (!ParseAddress(endpoint.address, endpoint.port, &state.address)) {
+      healthy_[i] = 0;  // not an address we can connect to
+    }
     state.address_string = FormatAddress(state.address);
-    state.weight = std::max<uint32_t>(1, endpoint.weight);
-    endpoints_.push_back(std::move(state));
   }
-  for (EndpointState& endpoint : endpoints_) {
-    endpoint.pool = std::make_unique<EndpointPool>(dispatcher, *this, endpoint.address);
+}
+
+EndpointPool& ClusterState::Pool(size_t endpoint, std::string_view sni) {
+  auto& pools = endpoints_[endpoint].pools;
+  auto it = pools.find(sni);
+  if (it == pools.end()) {
+    it = pools
+             .emplace(std::string(sni),
+                      std::make_unique<EndpointPool>(
+                          dispatcher_, *this, endpoints_[endpoint].address, std::string(sni)))
+             .first;
+    if (retired_) it->second->Retire();
   }
+  return *it->second;
 }
 
 ClusterState::~ClusterState() {
   // Pools close their connections; they must go before the endpoints vector.
   for (EndpointState& endpoint : endpoints_)
-    endpoint.pool.reset();
+    endpoint.pools.clear();
 }
 
 void ClusterState::UpdateConfig(std::shared_ptr<const routing::Config> config,
-                                const routing::Cluster& cluster) {
+                                const routing::Cluster& cluster,
+                                std::shared_ptr<const tls::ClientContext> tls) {
   config_ = std::move(config);
   cluster_ = &cluster;
+  // Rotated certificates: new connections use the new context; pooled ones
+  // keep the session they have.
+  tls_ = std::move(tls);
 }
 
 uint64_t ClusterState::connect_timeout_ms() const {
@@ -59,90 +82,73 @@ uint64_t ClusterState::idle_timeout_ms() const {
   return static_cast<uint64_t>(idle.count());
 }
 
-std::optional<size_t> ClusterState::PickEndpoint(Random& random, std::optional<size_t> avoid) {
-  const size_t n = endpoints_.size();
-  if (n == 0) return std::nullopt;
-  auto usable = [&](size_t i) {
-    return endpoints_[i].healthy && (!avoid || *avoid != i || n == 1);
-  };
-  switch (cluster_->lb_policy) {
-    case routing::LbPolicy::kRoundRobin: {
-      for (size_t tries = 0; tries < n; ++tries) {
-        const size_t i = rr_next_++ % n;
-        if (usable(i)) return i;
-      }
-      break;
-    }
-    case routing::LbPolicy::kRandom: {
-      for (size_t tries = 0; tries < 2 * n; ++tries) {
-        const size_t i = random.Uniform(n);
-        if (usable(i)) return i;
-      }
-      break;
-    }
-    default: {
-      // Least request, power of two choices.
-      const size_t a = random.Uniform(n);
-      const size_t b = n > 1 ? (a + 1 + random.Uniform(n - 1)) % n : a;
-      const bool ua = usable(a), ub = usable(b);
-      if (ua && ub) {
-        return endpoints_[a].active_requests <= endpoints_[b].active_requests ? a : b;
-      }
-      if (ua) return a;
-      if (ub) return b;
-      for (size_t i = 0; i < n; ++i) {
-        if (usable(i)) return i;
-      }
-      break;
-    }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (endpoints_[i].healthy) return i;
-  }
-  return std::nullopt;
+std::optional<size_t> ClusterState::PickEndpoint(Random& random, std::optional<size_t> avoid,
+                                                 std::optional<uint64_t> hash) {
+  if (balancer_ == nullptr) return std::nullopt;
+  routing::PickContext context;
+  context.active_requests = active_;
+  context.healthy = healthy_;
+  if (avoid) context.avoid = static_cast<uint32_t>(*avoid);
+  context.hash = hash;
+  const std::optional<uint32_t> picked = balancer_->Pick(context, random);
+  if (!picked) return std::nullopt;
+  return static_cast<size_t>(*picked);
 }
 
 void ClusterState::Retire() {
   retired_ = true;
-  for (EndpointState& endpoint : endpoints_)
-    endpoint.pool->Retire();
+  for (EndpointState& endpoint : endpoints_) {
+    for (auto& [sni, pool] : endpoint.pools)
+      pool->Retire();
+  }
 }
 
 bool ClusterState::unused() const {
   if (active_requests != 0) return false;
-  return std::all_of(endpoints_.begin(), endpoints_.end(),
-                     [](const EndpointState& e) { return e.pool->empty(); });
+  for (const EndpointState& endpoint : endpoints_) {
+    for (const auto& [sni, pool] : endpoint.pools) {
+      if (!pool->empty()) return false;
+    }
+  }
+  return true;
 }
 
-std::string ClusterManager::Key(const routing::Cluster& cluster) {
-  return cluster.name + "#" + std::to_string(cluster.fingerprint);
+std::string ClusterManager::Key(const routing::Cluster& cluster,
+                                const std::shared_ptr<const tls::ClientContext>& tls) {
+  // The TLS profile is part of the identity: a changed trust or client
+  // certificate must not reuse connections made under the old one.
+  return cluster.name + "#" + std::to_string(cluster.fingerprint) + "#" +
+         (tls != nullptr ? tls->profile_key() : std::string("plaintext"));
 }
 
-ClusterState* ClusterManager::Get(const std::shared_ptr<const routing::Config>& config,
-                                  uint32_t index) {
-  if (index >= config->clusters.size()) return nullptr;
-  const routing::Cluster& cluster = config->clusters[index];
-  std::string key = Key(cluster);
+ClusterState* ClusterManager::Get(const Snapshot& snapshot, uint32_t index) {
+  const routing::Config& config = *snapshot.config;
+  if (index >= config.clusters.size()) return nullptr;
+  const routing::Cluster& cluster = config.clusters[index];
+  auto tls = snapshot.ClusterTls(index);
+  std::string key = Key(cluster, tls);
   auto it = clusters_.find(key);
   if (it != clusters_.end()) return it->second.get();
-  auto state = std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_);
+  auto state = std::make_unique<ClusterState>(dispatcher_, snapshot.config, cluster, tls, workers_);
   ClusterState* raw = state.get();
   clusters_.emplace(std::move(key), std::move(state));
   return raw;
 }
 
-void ClusterManager::Apply(const std::shared_ptr<const routing::Config>& config) {
+void ClusterManager::Apply(const Snapshot& snapshot) {
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> next;
-  for (const routing::Cluster& cluster : config->clusters) {
-    std::string key = Key(cluster);
+  for (uint32_t i = 0; i < snapshot.config->clusters.size(); ++i) {
+    const routing::Cluster& cluster = snapshot.config->clusters[i];
+    auto tls = snapshot.ClusterTls(i);
+    std::string key = Key(cluster, tls);
     auto it = clusters_.find(key);
     if (it != clusters_.end()) {
-      it->second->UpdateConfig(config, cluster);
+      it->second->UpdateConfig(snapshot.config, cluster, tls);
       next.emplace(std::move(key), std::move(it->second));
       clusters_.erase(it);
     } else if (next.find(key) == next.end()) {
-      next.emplace(std::move(key),
-                   std::make_unique<ClusterState>(dispatcher_, config, cluster, workers_));
+      next.emplace(std::move(key), std::make_unique<ClusterState>(dispatcher_, snapshot.config,
+                                                                  cluster, tls, workers_));
     }
   }
   for (auto& [key, state] : clusters_) {

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include "base/random.h"
+#include "gateway/snapshot.h"
 #include "gateway/upstream_pool.h"
+#include "routing/load_balancer.h"
 #include "routing/model.h"
 
 namespace gh::gateway {
@@ -24,16 +27,16 @@ class Dispatcher;
 struct EndpointState {
   sockaddr_storage address{};
   std::string address_string;  // ip:port, for logs
-  std::unique_ptr<EndpointPool> pool;
-  uint32_t active_requests = 0;
-  uint32_t weight = 1;
-  bool healthy = true;
+  // Pools by TLS SNI ("" for plaintext and fixed-SNI clusters): connections
+  // are only reused for the server name they were opened for.
+  std::map<std::string, std::unique_ptr<EndpointPool>, std::less<>> pools;
 };
 
 class ClusterState {
  public:
   ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
-               const routing::Cluster& cluster, uint32_t workers);
+               const routing::Cluster& cluster, std::shared_ptr<const tls::ClientContext> tls,
+               uint32_t workers);
   ~ClusterState();
   ClusterState(const ClusterState&) = delete;
   ClusterState& operator=(const ClusterState&) = delete;
@@ -41,10 +44,21 @@ class ClusterState {
   const routing::Cluster& cluster() const { return *cluster_; }
   const routing::ProxySettings& proxy() const { return config_->proxy; }
   std::vector<EndpointState>& endpoints() { return endpoints_; }
+  // The pool for `endpoint` and TLS server name `sni` (created on first use).
+  EndpointPool& Pool(size_t endpoint, std::string_view sni);
+  // Upstream TLS origination; null for plaintext.
+  const std::shared_ptr<const tls::ClientContext>& tls() const { return tls_; }
 
-  // Picks an endpoint for a new request, avoiding `avoid` when another is
-  // available (retries prefer a different host). nullopt: no healthy endpoint.
-  std::optional<size_t> PickEndpoint(Random& random, std::optional<size_t> avoid);
+  // Picks an endpoint for a new request (the cluster's balancing policy),
+  // avoiding `avoid` when another is available (retries prefer a different
+  // host). `hash`: the consistent-hash key, if the policy uses one.
+  // nullopt: no healthy endpoint.
+  std::optional<size_t> PickEndpoint(Random& random, std::optional<size_t> avoid,
+                                     std::optional<uint64_t> hash = std::nullopt);
+  // Active requests per endpoint (least-request balancing).
+  void AddActive(size_t endpoint) { ++active_[endpoint]; }
+  void RemoveActive(size_t endpoint) { --active_[endpoint]; }
+  uint32_t active(size_t endpoint) const { return active_[endpoint]; }
 
   // Circuit-breaker limits for this worker's share.
   uint32_t max_connections() const { return max_connections_; }
@@ -61,16 +75,21 @@ class ClusterState {
   void Retire();
   bool retired() const { return retired_; }
   bool unused() const;
-  void UpdateConfig(std::shared_ptr<const routing::Config> config, const routing::Cluster& cluster);
+  void UpdateConfig(std::shared_ptr<const routing::Config> config, const routing::Cluster& cluster,
+                    std::shared_ptr<const tls::ClientContext> tls);
 
  private:
+  Dispatcher& dispatcher_;
   std::shared_ptr<const routing::Config> config_;  // keeps cluster_ alive
   const routing::Cluster* cluster_;
+  std::shared_ptr<const tls::ClientContext> tls_;
   std::vector<EndpointState> endpoints_;
+  std::vector<uint32_t> active_;  // indexed like endpoints_
+  std::vector<uint8_t> healthy_;
+  std::unique_ptr<routing::LoadBalancer> balancer_;
   uint32_t max_connections_;
   uint32_t max_pending_;
   uint32_t max_requests_;
-  uint64_t rr_next_ = 0;
   bool retired_ = false;
 };
 
@@ -79,17 +98,18 @@ class ClusterManager {
   ClusterManager(Dispatcher& dispatcher, uint32_t workers)
       : dispatcher_(dispatcher), workers_(workers) {}
 
-  // The state for cluster `index` of `config` (created on first use).
-  ClusterState* Get(const std::shared_ptr<const routing::Config>& config, uint32_t index);
+  // The state for cluster `index` of `snapshot` (created on first use).
+  ClusterState* Get(const Snapshot& snapshot, uint32_t index);
   // A new snapshot: warm states for its clusters, retire the others.
-  void Apply(const std::shared_ptr<const routing::Config>& config);
+  void Apply(const Snapshot& snapshot);
   // Frees retired clusters nobody uses any more.
   void CollectGarbage();
   void RetireAll();
   size_t size() const { return clusters_.size(); }
 
  private:
-  static std::string Key(const routing::Cluster& cluster);
+  static std::string Key(const routing::Cluster& cluster,
+                         const std::shared_ptr<const tls::ClientContext>& tls);
 
   Dispatcher& dispatcher_;
   uint32_t workers_;

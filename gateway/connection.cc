@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "gateway/dispatcher.h"
@@ -12,6 +15,7 @@ namespace gh::gateway {
 namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
+constexpr size_t kTlsReadSize = 16 * 1024 + 512;  // a full record and its header
 constexpr size_t kMaxWriteSpans = 64;
 // How long a graceful close may wait for our last bytes to leave, and then
 // for the peer to finish sending (lingering close, like nginx), before RST.
@@ -40,6 +44,7 @@ Connection::Connection(Dispatcher& dispatcher, uint32_t buffer_limit)
                        DestroyHandle(connect_error_ != 0 ? CloseReason::kConnectFailed
                                                          : CloseReason::kConnectTimeout);
                      }),
+      tls_drain_timer_(dispatcher.timers(), [this] { DrainTls(); }),
       high_watermark_(buffer_limit),
       low_watermark_(buffer_limit / 2) {
   uv_tcp_init(dispatcher.loop(), &tcp_);
@@ -74,11 +79,106 @@ Connection* Connection::Connect(Dispatcher& dispatcher, const sockaddr* address,
   } else {
     connection->connect_timer_.Arm(connect_timeout_ms);
   }
+  connection->connect_timeout_ms_ = connect_timeout_ms;
   return connection;
 }
 
 void Connection::Start() {
   StartReading();
+}
+
+void Connection::EnableTls(std::unique_ptr<tls::TlsSession> session) {
+  tls_ = std::move(session);
+  CollectCiphertext();  // a client's ClientHello is ready at once
+}
+
+void Connection::DrainTls() {
+  if (tls_ == nullptr || handle_closing_ || tls_delivering_) return;
+  tls_delivering_ = true;
+  // Deliver plaintext while the handler reads; what it does not take stays
+  // inside the session until ReadDisable(false) drains again.
+  char* plain = ReadBuffer();
+  while (!handle_closing_) {
+    if (tls_established_ && (read_disable_count_ > 0 || closing_)) break;
+    const size_t n =
+        tls_->ReadPlaintext(std::span<uint8_t>(reinterpret_cast<uint8_t*>(plain), kReadBufferSize));
+    if (!tls_established_ && tls_->handshake_complete()) OnTlsEstablished();
+    if (n == 0) break;
+    if (handler_ != nullptr) handler_->OnData(std::string_view(plain, n));
+  }
+  tls_delivering_ = false;
+  if (handle_closing_) return;
+  CollectCiphertext();
+  if (tls_->state() == tls::TlsSession::State::kFailed) {
+    FailTls();
+    return;
+  }
+  if (tls_->close_notify_received() && !eof_ && handler_ != nullptr && !closing_) {
+    // The peer ended the TLS stream: that is its EOF for the application.
+    eof_ = true;
+    StopReading();
+    handler_->OnEof();
+  }
+}
+
+void Connection::OnTlsEstablished() {
+  tls_established_ = true;
+  if (tls_->role() == tls::TlsSession::Role::kClient) connect_timer_.Cancel();
+  EncryptPending();
+  if (connected_reported_) return;
+  connected_reported_ = true;
+  if (handler_ == nullptr) return;
+  if (tls_->role() == tls::TlsSession::Role::kClient) {
+    handler_->OnConnected();
+  } else {
+    handler_->OnTlsHandshakeDone();
+  }
+}
+
+void Connection::EncryptPending() {
+  if (tls_ == nullptr || !tls_established_ || plain_out_.empty()) return;
+  // Bound the ciphertext produced per flush so a large body is encrypted as
+  // the socket drains, not all at once.
+  constexpr size_t kMaxBatch = 64 * 1024;
+  ByteSpan spans[8];
+  while (!plain_out_.empty() && out_.size() < kMaxBatch) {
+    const size_t count = plain_out_.Peek(spans, 8, kMaxBatch);
+    size_t taken = 0;
+    for (size_t i = 0; i < count; ++i) {
+      taken += tls_->WritePlaintext(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(spans[i].data), spans[i].size));
+    }
+    if (taken == 0) break;
+    plain_out_.Drain(taken);
+    CollectCiphertext();
+  }
+}
+
+void Connection::CollectCiphertext() {
+  if (tls_ == nullptr || !tls_->HasCiphertext()) return;
+  std::span<const uint8_t> pending = tls_->PendingCiphertext();
+  out_.Append(reinterpret_cast<const char*>(pending.data()), pending.size());
+  tls_->ConsumeCiphertext(pending.size());
+  if (!flush_scheduled_ && !handle_closing_) {
+    flush_scheduled_ = true;
+    dispatcher_.ScheduleFlush(this);
+  }
+}
+
+void Connection::FailTls() {
+  tls_failure_reason_ = tls_->failure_reason();
+  CollectCiphertext();  // the alert
+  close_reason_ = CloseReason::kTlsFailed;
+  if (!connected_ || out_.empty()) {
+    DestroyHandle(CloseReason::kTlsFailed);
+    return;
+  }
+  // Send the alert, then close.
+  StopReading();
+  closing_ = true;
+  close_after_flush_ = true;
+  linger_timer_.Arm(kDiscardLingerMs);
+  StartWrite();
 }
 
 void Connection::OnConnectDone(uv_connect_t* req, int status) {
@@ -94,7 +194,13 @@ void Connection::OnConnectDone(uv_connect_t* req, int status) {
   uv_tcp_nodelay(&self->tcp_, 1);
   self->CaptureAddresses();
   self->StartReading();
-  if (self->handler_ != nullptr) self->handler_->OnConnected();
+  if (self->tls_ != nullptr) {
+    // OnConnected waits for the handshake; the connect timer bounds it too.
+    self->connect_timer_.Arm(self->connect_timeout_ms_);
+  } else {
+    self->connected_reported_ = true;
+    if (self->handler_ != nullptr) self->handler_->OnConnected();
+  }
   self->StartWrite();
 }
 
@@ -123,11 +229,24 @@ void Connection::ReadDisable(bool disable) {
   if (disable) {
     if (read_disable_count_++ == 0 && !discarding_) StopReading();
   } else if (read_disable_count_ > 0) {
-    if (--read_disable_count_ == 0 && !closing_) StartReading();
+    if (--read_disable_count_ == 0 && !closing_) {
+      StartReading();
+      // Decrypted data may be waiting inside the session: deliver it soon
+      // (not from inside the caller's own callback).
+      if (tls_ != nullptr && tls_established_) tls_drain_timer_.Arm(0);
+    }
   }
 }
 
-void Connection::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+void Connection::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(handle->data);
+  if (self->tls_ != nullptr && !self->discarding_) {
+    // Read ciphertext straight into the session (no copy); one TLS record.
+    std::span<uint8_t> space = self->tls_->PrepareInput(kTlsReadSize);
+    buf->base = reinterpret_cast<char*>(space.data());
+    buf->len = space.size();
+    return;
+  }
   buf->base = ReadBuffer();
   buf->len = kReadBufferSize;
 }
@@ -136,6 +255,11 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
   auto* self = static_cast<Connection*>(stream->data);
   if (nread > 0) {
     self->bytes_read_ += static_cast<uint64_t>(nread);
+    if (self->tls_ != nullptr && !self->discarding_) {
+      self->tls_->CommitInput(static_cast<size_t>(nread));
+      self->DrainTls();
+      return;
+    }
     if (self->discarding_ || self->closing_) return;
     if (self->handler_ != nullptr) {
       self->handler_->OnData(std::string_view(buf->base, static_cast<size_t>(nread)));
@@ -143,9 +267,21 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
     return;
   }
   if (nread == 0) return;  // EAGAIN
+  if (self->tls_ != nullptr && nread < 0 && !self->discarding_) {
+    self->tls_->CommitInput(0);  // nothing arrived; drop the prepared space
+  }
   if (nread == UV_EOF) {
     self->eof_ = true;
     self->StopReading();
+    if (self->tls_ != nullptr && !self->discarding_) {
+      self->tls_->OnTransportEof();
+      self->DrainTls();
+      if (self->handle_closing_) return;
+      if (self->tls_->state() == tls::TlsSession::State::kFailed) {
+        self->FailTls();
+        return;
+      }
+    }
     if (self->discarding_ || self->handler_ == nullptr) {
       self->DestroyHandle(CloseReason::kRemoteEof);
       return;
@@ -160,7 +296,7 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 
 void Connection::Write(std::string_view data) {
   if (handle_closing_ || closing_ || shutdown_sent_ || data.empty()) return;
-  out_.Append(data);
+  (tls_ != nullptr ? plain_out_ : out_).Append(data);
   AfterQueue();
 }
 
@@ -170,7 +306,7 @@ void Connection::Write(ByteChain& data) {
     return;
   }
   if (data.empty()) return;
-  out_.Move(data);
+  (tls_ != nullptr ? plain_out_ : out_).Move(data);
   AfterQueue();
 }
 
@@ -179,7 +315,7 @@ void Connection::AfterQueue() {
     flush_scheduled_ = true;
     dispatcher_.ScheduleFlush(this);
   }
-  if (!above_high_ && out_.size() > high_watermark_) {
+  if (!above_high_ && pending_write_bytes() > high_watermark_) {
     above_high_ = true;
     if (handler_ != nullptr) handler_->OnWriteAboveHighWatermark();
   }
@@ -187,6 +323,7 @@ void Connection::AfterQueue() {
 
 void Connection::Flush() {
   flush_scheduled_ = false;
+  EncryptPending();
   StartWrite();
 }
 
@@ -210,7 +347,15 @@ void Connection::StartWrite() {
     bytes_written_ += static_cast<uint64_t>(n);
     out_.Drain(static_cast<size_t>(n));
   }
-  if (out_.empty()) {
+  if (out_.empty() && !plain_out_.empty() && tls_established_) {
+    // TLS: encrypt the next batch now that the socket took the last one.
+    EncryptPending();
+    if (!out_.empty()) {
+      StartWrite();
+      return;
+    }
+  }
+  if (out_.empty() && plain_out_.empty()) {
     CheckLowWatermark();
     if (close_after_flush_) {
       FinishClose();
@@ -249,7 +394,7 @@ void Connection::OnWriteDone(uv_write_t* req, int status) {
 }
 
 void Connection::CheckLowWatermark() {
-  if (above_high_ && out_.size() <= low_watermark_) {
+  if (above_high_ && pending_write_bytes() <= low_watermark_) {
     above_high_ = false;
     if (handler_ != nullptr && !closing_) handler_->OnWriteBelowLowWatermark();
   }
@@ -266,10 +411,16 @@ void Connection::Close(CloseMode mode) {
   closing_ = true;
   StopReading();
   linger_timer_.Arm(kFlushLingerMs);
+  if (tls_ != nullptr) {
+    EncryptPending();
+    tls_->Shutdown();  // close_notify after the last record
+    CollectCiphertext();
+  }
   if (out_.empty() && in_flight_ == 0) {
     FinishClose();
   } else {
     close_after_flush_ = true;
+    StartWrite();
   }
 }
 
@@ -288,7 +439,11 @@ void Connection::FinishClose() {
 
 void Connection::ShutdownWrite() {
   if (shutdown_sent_ || handle_closing_) return;
-  if (!out_.empty() || in_flight_ != 0) {
+  if (tls_ != nullptr && plain_out_.empty() && !tls_->close_notify_sent()) {
+    tls_->Shutdown();
+    CollectCiphertext();
+  }
+  if (!out_.empty() || !plain_out_.empty() || in_flight_ != 0) {
     shutdown_after_flush_ = true;
     return;
   }
@@ -318,9 +473,11 @@ void Connection::DestroyHandle(CloseReason reason) {
   if (handle_closing_) return;
   handle_closing_ = true;
   closing_ = true;
-  close_reason_ = reason;
+  // A TLS failure stays the reason whatever path the close then takes.
+  if (close_reason_ != CloseReason::kTlsFailed) close_reason_ = reason;
   linger_timer_.Cancel();
   connect_timer_.Cancel();
+  tls_drain_timer_.Cancel();
   reading_ = false;
   if (flush_scheduled_) {
     dispatcher_.UnscheduleFlush(this);
@@ -338,6 +495,17 @@ void Connection::OnClosed(uv_handle_t* handle) {
   auto* self = static_cast<Connection*>(handle->data);
   if (self->handler_ != nullptr) self->handler_->OnClose(self->close_reason_);
   delete self;
+}
+
+bool Connection::PeerStillOpen() const {
+  if (handle_closing_ || eof_) return false;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return false;
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return false;
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+  return true;  // unexpected bytes: still open (the codec will judge them)
 }
 
 std::string Connection::PeerIp() const {

@@ -17,6 +17,7 @@
 #include "gateway/byte_chain.h"
 #include "gateway/dispatcher.h"
 #include "gateway/timer_queue.h"
+#include "tls/session.h"
 
 namespace gh::gateway {
 
@@ -26,6 +27,7 @@ enum class CloseReason : uint8_t {
   kRemoteReset,  // read or write error
   kConnectFailed,
   kConnectTimeout,
+  kTlsFailed,  // handshake or record-layer failure (see tls_failure_reason())
 };
 
 class ConnectionHandler {
@@ -34,7 +36,11 @@ class ConnectionHandler {
   virtual void OnData(std::string_view data) = 0;
   // The peer half-closed. The connection stays open until the handler closes it.
   virtual void OnEof() = 0;
+  // Client connections: connected (and, with TLS, handshake complete).
   virtual void OnConnected() {}
+  // Server connections with TLS: the handshake completed; ALPN, SNI and the
+  // peer certificate are known (Connection::tls()).
+  virtual void OnTlsHandshakeDone() {}
   virtual void OnWriteAboveHighWatermark() {}
   virtual void OnWriteBelowLowWatermark() {}
   // The socket is gone; the Connection object is deleted right after.
@@ -54,6 +60,13 @@ class Connection final : public Flushable {
   // Starts delivering reads (accepted connections start paused so the
   // handler can be attached first).
   void Start();
+  // Puts a TLS session between the socket and the handler: reads are
+  // decrypted before OnData, writes encrypted before the socket. Call before
+  // Start (server) or right after Connect (client: OnConnected then waits
+  // for the handshake).
+  void EnableTls(std::unique_ptr<tls::TlsSession> session);
+  tls::TlsSession* tls() const { return tls_.get(); }
+  const std::string& tls_failure_reason() const { return tls_failure_reason_; }
   ConnectionHandler* handler() const { return handler_; }
 
   // Queues bytes; they are written (one writev for everything queued) before
@@ -77,7 +90,10 @@ class Connection final : public Flushable {
   // Half-close our sending side after pending writes (tunnels).
   void ShutdownWrite();
 
-  size_t pending_write_bytes() const { return out_.size(); }
+  size_t pending_write_bytes() const { return out_.size() + plain_out_.size(); }
+  // Non-blocking peek: false when the peer has already closed (EOF or error
+  // waiting in the socket) even if the loop has not delivered it yet.
+  bool PeerStillOpen() const;
   bool above_high_watermark() const { return above_high_; }
   bool closing() const { return closing_; }
   bool connected() const { return connected_; }
@@ -98,6 +114,13 @@ class Connection final : public Flushable {
   void StopReading();
   void AfterQueue();
   void StartWrite();
+  // TLS: decrypt what arrived and hand plaintext to the handler while it
+  // reads; move produced ciphertext to out_.
+  void DrainTls();
+  void EncryptPending();
+  void CollectCiphertext();
+  void OnTlsEstablished();
+  void FailTls();
   void CheckLowWatermark();
   void FinishClose();
   void DestroyHandle(CloseReason reason);
@@ -118,7 +141,11 @@ class Connection final : public Flushable {
   uv_shutdown_t shutdown_req_;
   Timer linger_timer_;
   Timer connect_timer_;
-  ByteChain out_;
+  ByteChain out_;        // bytes for the socket (ciphertext with TLS)
+  ByteChain plain_out_;  // TLS: plaintext waiting to be encrypted
+  std::unique_ptr<tls::TlsSession> tls_;
+  std::string tls_failure_reason_;
+  Timer tls_drain_timer_;
   size_t in_flight_ = 0;
   uint32_t high_watermark_;
   uint32_t low_watermark_;
@@ -139,6 +166,10 @@ class Connection final : public Flushable {
   bool eof_ = false;
   bool flush_scheduled_ = false;
   bool discarding_ = false;  // lingering close: read and drop until EOF
+  bool tls_established_ = false;
+  bool connected_reported_ = false;
+  uint64_t connect_timeout_ms_ = 0;
+  bool tls_delivering_ = false;
   int connect_error_ = 0;
 };
 

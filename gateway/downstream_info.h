@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace gh::gateway {
@@ -13,6 +14,8 @@ struct DownstreamInfo {
   bool tls = false;
   std::string sni;  // requested server name (TLS)
   std::string alpn;
+  std::optional<uint32_t> server_index;  // TLS: the server the handshake chose
+  std::string xfcc;                      // TLS: x-forwarded-client-cert value
   std::string peer_ip;
   std::string peer_address;          // ip:port
   std::string local_address;         // ip:port

@@ -19,13 +19,24 @@ bool MethodUsuallyHasBody(std::string_view method) {
 
 Http1ClientConnection::Http1ClientConnection(EndpointPool& pool, uint32_t buffer_limit,
                                              uint64_t connect_timeout_ms,
-                                             const sockaddr_storage& address)
+                                             const sockaddr_storage& address,
+                                             const std::shared_ptr<const tls::ClientContext>& tls,
+                                             std::string_view sni_host)
     : pool_(pool),
       connection_(nullptr),
       parser_(Http1Parser::Kind::kResponse, kResponseLimits, this),
       idle_timer_(pool.dispatcher().timers(), [this] { Close(); }) {
   connection_ = Connection::Connect(pool.dispatcher(), reinterpret_cast<const sockaddr*>(&address),
                                     buffer_limit, connect_timeout_ms, this);
+  if (tls != nullptr && connection_ != nullptr) {
+    Result<std::unique_ptr<tls::TlsSession>> session = tls::TlsSession::NewClient(tls, sni_host);
+    if (session.ok()) {
+      connection_->EnableTls(std::move(*session));
+    } else {
+      close_detail_ = session.error().message;
+      connection_->Close(Connection::CloseMode::kAbort);
+    }
+  }
 }
 
 Http1ClientConnection::~Http1ClientConnection() {
@@ -35,6 +46,7 @@ Http1ClientConnection::~Http1ClientConnection() {
 void Http1ClientConnection::Attach(UpstreamHandler* handler) {
   handler_ = handler;
   ++requests_;
+  written_at_attach_ = connection_ != nullptr ? connection_->bytes_written() : 0;
   head_request_ = false;
   chunked_request_ = false;
   request_complete_ = false;
@@ -131,6 +143,15 @@ void Http1ClientConnection::ReadDisable(bool disable) {
 
 bool Http1ClientConnection::AboveHighWatermark() const {
   return connection_ != nullptr && connection_->above_high_watermark();
+}
+
+bool Http1ClientConnection::request_bytes_written() const {
+  const uint64_t written = connection_ != nullptr ? connection_->bytes_written() : final_written_;
+  return written > written_at_attach_;
+}
+
+bool Http1ClientConnection::StillUsable() const {
+  return connection_ != nullptr && !closed_ && connection_->PeerStillOpen();
 }
 
 std::string Http1ClientConnection::upstream_local_address() const {
@@ -272,6 +293,10 @@ void Http1ClientConnection::OnWriteBelowLowWatermark() {
 }
 
 void Http1ClientConnection::OnClose(CloseReason reason) {
+  final_written_ = connection_ != nullptr ? connection_->bytes_written() : 0;
+  if (reason == CloseReason::kTlsFailed && connection_ != nullptr) {
+    close_detail_ = connection_->tls_failure_reason();
+  }
   connection_ = nullptr;
   closed_ = true;
   idle_timer_.Cancel();
@@ -286,6 +311,10 @@ void Http1ClientConnection::OnClose(CloseReason reason) {
     reset = StreamResetReason::kConnectionFailure;
   } else if (reason == CloseReason::kRemoteReset) {
     detail = "upstream_reset";
+  } else if (reason == CloseReason::kTlsFailed || !close_detail_.empty()) {
+    detail = close_detail_;
+    reset = connected_ ? StreamResetReason::kConnectionTermination
+                       : StreamResetReason::kConnectionFailure;
   }
   UpstreamHandler* handler = handler_;
   handler_ = nullptr;

@@ -13,6 +13,7 @@
 #include "gateway/http1_parser.h"
 #include "gateway/http_stream.h"
 #include "gateway/timer_queue.h"
+#include "tls/client_context.h"
 
 namespace gh::gateway {
 
@@ -22,8 +23,12 @@ class Http1ClientConnection final : public ConnectionHandler,
                                     public UpstreamStream,
                                     private Http1Parser::Callbacks {
  public:
+  // `tls`: originate TLS with this context (null: plaintext); `sni_host`:
+  // the host the SNI and hostname check derive from.
   Http1ClientConnection(EndpointPool& pool, uint32_t buffer_limit, uint64_t connect_timeout_ms,
-                        const sockaddr_storage& address);
+                        const sockaddr_storage& address,
+                        const std::shared_ptr<const tls::ClientContext>& tls,
+                        std::string_view sni_host);
   ~Http1ClientConnection() override;
 
   // Binds the next request's handler. The stream is valid until the handler
@@ -44,6 +49,9 @@ class Http1ClientConnection final : public ConnectionHandler,
   void ReadDisable(bool disable) override;
   bool AboveHighWatermark() const override;
   bool reused_connection() const override { return requests_ > 1; }
+  bool request_bytes_written() const override;
+  // False when the peer already closed this idle connection (EOF pending).
+  bool StillUsable() const;
   std::string upstream_local_address() const override;
 
   // ConnectionHandler
@@ -67,6 +75,9 @@ class Http1ClientConnection final : public ConnectionHandler,
   UpstreamHandler* handler_ = nullptr;
   Timer idle_timer_;
   uint32_t requests_ = 0;
+  uint64_t written_at_attach_ = 0;
+  uint64_t final_written_ = 0;  // bytes_written() when the socket closed
+  std::string close_detail_;    // why the connection failed (TLS reason)
   bool connected_ = false;
   bool closed_ = false;
   bool head_request_ = false;

@@ -86,6 +86,11 @@ int Http1Parser::OnHeaderField(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
   Http1Parser* self = Self(p);
   if (!self->AddToHeaderBytes(len + 4)) return self->Fail(431, "header_block_too_large");
+  // llhttp accepts obs-fold (a value continued on a line starting with
+  // whitespace) and hands the continuation over as a new span right after the
+  // line break; RFC 9112 5.2 lets a server reject it, and a proxy must.
+  const char before = at > self->feed_begin_ ? at[-1] : self->prev_last_byte_;
+  if (before == '\n') return self->Fail(400, "obs_fold");
   for (size_t i = 0; i < len; ++i) {
     if (IsForbiddenValueByte(static_cast<unsigned char>(at[i]))) {
       return self->Fail(400, "invalid_header_value_character");
@@ -162,6 +167,14 @@ int Http1Parser::OnMessageCompleteCb(llhttp_t* p) {
 
 Http1Parser::Outcome Http1Parser::Translate(llhttp_errno_t err, const char* begin, size_t size) {
   Outcome out;
+  if (error_status_ != 0 && err != HPE_OK && err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+    // One of our callbacks refused the message (llhttp reports it as a
+    // callback error code, e.g. HPE_CB_HEADERS_COMPLETE).
+    out.status = Status::kError;
+    out.http_status = error_status_;
+    out.detail = error_detail_;
+    return out;
+  }
   switch (err) {
     case HPE_OK:
       out.status = Status::kOk;
@@ -195,8 +208,12 @@ Http1Parser::Outcome Http1Parser::Translate(llhttp_errno_t err, const char* begi
 
 Http1Parser::Outcome Http1Parser::Feed(std::string_view data) {
   if (data.empty()) return Outcome{Status::kOk, 0, 0, {}};
+  feed_begin_ = data.data();
   const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
-  return Translate(err, data.data(), data.size());
+  Outcome outcome = Translate(err, data.data(), data.size());
+  const size_t used = outcome.status == Status::kOk ? data.size() : outcome.consumed;
+  if (used > 0) prev_last_byte_ = data[used - 1];
+  return outcome;
 }
 
 Http1Parser::Outcome Http1Parser::FinishEof() {

@@ -111,6 +111,8 @@ class Http1Parser {
   bool interim_ = false;
   uint32_t header_bytes_ = 0;
   uint32_t header_count_ = 0;
+  const char* feed_begin_ = nullptr;  // start of the buffer being parsed
+  char prev_last_byte_ = 0;           // last byte of the previous buffer
   int error_status_ = 0;
   std::string_view error_detail_;
 };

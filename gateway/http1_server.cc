@@ -323,7 +323,7 @@ void Http1ServerConnection::SendHeaders(ResponseHead& head, bool end_stream) {
     EnterTunnel();
     return;
   }
-  if (draining_ || worker_.draining()) keep_alive_ = false;
+  if (draining_ || worker_.draining() || head.close_connection) keep_alive_ = false;
   // An early response while the request body is still arriving: the rest of
   // the body would be read as the next request, so close afterwards.
   if (!request_complete_) keep_alive_ = false;

@@ -43,6 +43,7 @@ class Http2ClientConnection::Stream final : public UpstreamStream {
     return above;
   }
   bool reused_connection() const override { return sequence_ > 1; }
+  bool request_bytes_written() const override { return headers_sent_; }
   std::string upstream_local_address() const override {
     return connection_.connection_ != nullptr ? connection_.connection_->LocalAddressString() : "";
   }
@@ -61,6 +62,7 @@ class Http2ClientConnection::Stream final : public UpstreamStream {
   mutable StreamIo io_;
   Http2ResponseHeaders response_{kMaxResponseHeaderList};
   bool submitted_ = false;
+  bool headers_sent_ = false;
   bool response_started_ = false;
   bool reset_sent_ = false;
 };
@@ -151,10 +153,11 @@ void Http2ClientConnection::Stream::FinishRequestSide() {
 // ---------------------------------------------------------------- connection
 
 Http2ClientConnection::Http2ClientConnection(Http2Pool& pool, const sockaddr_storage& address,
-                                             bool tls)
+                                             const std::shared_ptr<const tls::ClientContext>& tls,
+                                             std::string_view sni_host)
     : Http2Session(pool.dispatcher(), nullptr, pool.cluster().buffer_limit()),
       pool_(pool),
-      tls_(tls),
+      tls_(tls != nullptr),
       idle_timer_(pool.dispatcher().timers(), [this] { Retire(); }) {
   const routing::ProxySettings& proxy = pool.cluster().proxy();
   nghttp2_session_callbacks* callbacks = nullptr;
@@ -165,6 +168,7 @@ Http2ClientConnection::Http2ClientConnection(Http2Pool& pool, const sockaddr_sto
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &OnDataChunkRecv);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &OnFrameSend);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
@@ -191,6 +195,16 @@ Http2ClientConnection::Http2ClientConnection(Http2Pool& pool, const sockaddr_sto
   ClusterState& cluster = pool.cluster();
   connection_ = Connection::Connect(pool.dispatcher(), reinterpret_cast<const sockaddr*>(&address),
                                     cluster.buffer_limit(), cluster.connect_timeout_ms(), this);
+  if (tls != nullptr && connection_ != nullptr) {
+    Result<std::unique_ptr<tls::TlsSession>> session = tls::TlsSession::NewClient(tls, sni_host);
+    if (session.ok()) {
+      connection_->EnableTls(std::move(*session));
+    } else {
+      close_detail_ = session.error().message;
+      connection_->Close(Connection::CloseMode::kAbort);
+      return;
+    }
+  }
   // The preface and SETTINGS wait in the connection until it is up.
   SendPending();
 }
@@ -329,6 +343,14 @@ void Http2ClientConnection::FailAll(StreamResetReason reason, std::string_view d
 }
 
 void Http2ClientConnection::OnConnected() {
+  if (tls_ && connection_ != nullptr && connection_->tls() != nullptr &&
+      connection_->tls()->alpn() != "h2") {
+    // The origin did not agree to HTTP/2: this connection is of no use.
+    close_detail_ = "upstream_alpn_not_h2";
+    dead_ = true;
+    connection_->Close(Connection::CloseMode::kAbort);
+    return;
+  }
   connected_ = true;
   SendPending();
   pool_.OnConnected(this);
@@ -382,6 +404,9 @@ void Http2ClientConnection::OnStreamWritable(StreamIo& io) {
 }
 
 void Http2ClientConnection::OnClose(CloseReason reason) {
+  if (reason == CloseReason::kTlsFailed && connection_ != nullptr && close_detail_.empty()) {
+    close_detail_ = connection_->tls_failure_reason();
+  }
   connection_ = nullptr;
   closed_ = true;
   dead_ = true;
@@ -397,6 +422,11 @@ void Http2ClientConnection::OnClose(CloseReason reason) {
     reset = StreamResetReason::kConnectionFailure;
   } else if (reason == CloseReason::kRemoteReset) {
     detail = "upstream_reset";
+  }
+  if (!close_detail_.empty()) {
+    detail = close_detail_;
+    reset = connect_failed ? StreamResetReason::kConnectionFailure
+                           : StreamResetReason::kConnectionTermination;
   }
   FailAll(reset, detail);
   pool_.OnClosed(this, connect_failed, detail);
@@ -487,6 +517,14 @@ int Http2ClientConnection::OnFrameRecv(nghttp2_session* session, const nghttp2_f
   }
 }
 
+int Http2ClientConnection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame,
+                                       void* user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  Stream* stream = Self(user_data)->FindStream(frame->hd.stream_id);
+  if (stream != nullptr) stream->headers_sent_ = true;
+  return 0;
+}
+
 int Http2ClientConnection::OnDataChunkRecv(nghttp2_session*, uint8_t, int32_t stream_id,
                                            const uint8_t* data, size_t len, void* user_data) {
   Http2ClientConnection* self = Self(user_data);
@@ -526,8 +564,8 @@ int Http2ClientConnection::OnStreamClose(nghttp2_session*, int32_t stream_id, ui
 // ---------------------------------------------------------------- pool
 
 Http2Pool::Http2Pool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address,
-                     bool tls)
-    : dispatcher_(dispatcher), cluster_(cluster), address_(address), tls_(tls) {}
+                     std::string sni)
+    : dispatcher_(dispatcher), cluster_(cluster), address_(address), sni_(std::move(sni)) {}
 
 Http2Pool::~Http2Pool() {
   for (PoolWaiter& waiter : waiters_) {
@@ -561,7 +599,8 @@ bool Http2Pool::CanCreateConnection() const {
 void Http2Pool::CreateConnection() {
   ++connecting_;
   ++cluster_.connections;
-  connections_.push_back(std::make_unique<Http2ClientConnection>(*this, address_, tls_));
+  connections_.push_back(
+      std::make_unique<Http2ClientConnection>(*this, address_, cluster_.tls(), sni_));
 }
 
 void Http2Pool::Assign(Http2ClientConnection* connection, PoolCallbacks* callbacks) {

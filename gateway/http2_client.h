@@ -1,7 +1,7 @@
-// Upstream HTTP/2 (h2c now; h2 = the same over TLS with ALPN once the
-// upstream transport is wired): multiplexed connections per worker per
-// endpoint. Each UpstreamStream is one HTTP/2 stream; the proxy sees the
-// same interface as with HTTP/1.1.
+// Upstream HTTP/2 (h2c, or h2 = TLS with ALPN "h2" when the cluster
+// originates TLS): multiplexed connections per worker per endpoint (and per
+// SNI, like the HTTP/1.1 pool). Each UpstreamStream is one HTTP/2 stream; the
+// proxy sees the same interface as with HTTP/1.1.
 //
 // Http2Pool keeps the connections of one endpoint: a request goes to the
 // oldest connection with a free stream slot (capacity = the peer's
@@ -29,6 +29,7 @@
 #include "gateway/http_stream.h"
 #include "gateway/timer_queue.h"
 #include "gateway/upstream_pool.h"
+#include "tls/client_context.h"
 
 namespace gh::gateway {
 
@@ -37,7 +38,11 @@ class Http2Pool;
 
 class Http2ClientConnection final : public Http2Session {
  public:
-  Http2ClientConnection(Http2Pool& pool, const sockaddr_storage& address, bool tls);
+  // `tls`: originate TLS with this context (its ALPN offer must be "h2");
+  // `sni_host`: the host the SNI and hostname check derive from.
+  Http2ClientConnection(Http2Pool& pool, const sockaddr_storage& address,
+                        const std::shared_ptr<const tls::ClientContext>& tls,
+                        std::string_view sni_host);
   ~Http2ClientConnection() override;
 
   // A new stream for `handler` (the request goes out on SendHeaders).
@@ -82,6 +87,7 @@ class Http2ClientConnection final : public Http2Session {
                              const uint8_t* data, size_t len, void* user_data);
   static int OnStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
                            void* user_data);
+  static int OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* user_data);
 
   Stream* FindStream(int32_t stream_id);
   void RemoveStream(Stream* stream);
@@ -90,6 +96,7 @@ class Http2ClientConnection final : public Http2Session {
 
   Http2Pool& pool_;
   bool tls_;
+  std::string close_detail_;  // why the connection failed (TLS, ALPN)
   std::unordered_map<Stream*, std::unique_ptr<Stream>> owned_;
   std::unordered_map<int32_t, Stream*> by_id_;
   Timer idle_timer_;
@@ -107,7 +114,7 @@ class Http2Pool {
   using WaiterList = std::list<PoolWaiter>;
 
   Http2Pool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address,
-            bool tls);
+            std::string sni);
   ~Http2Pool();
   Http2Pool(const Http2Pool&) = delete;
   Http2Pool& operator=(const Http2Pool&) = delete;
@@ -138,7 +145,7 @@ class Http2Pool {
   Dispatcher& dispatcher_;
   ClusterState& cluster_;
   sockaddr_storage address_;
-  bool tls_;
+  std::string sni_;
   std::vector<std::unique_ptr<Http2ClientConnection>> connections_;
   WaiterList waiters_;
   size_t connecting_ = 0;

@@ -31,6 +31,9 @@ struct ResponseHead {
   int status = 200;
   http::HeaderMap headers;  // regular fields only (no framing fields)
   std::optional<uint64_t> content_length;
+  // Ask the codec to end the connection after this response (HTTP/1: a
+  // protocol error; HTTP/2 ignores it).
+  bool close_connection = false;
 };
 
 // Why a stream ended abnormally.
@@ -101,6 +104,8 @@ class UpstreamStream {
   virtual bool AboveHighWatermark() const = 0;
   // True when this request runs on a connection that served earlier requests.
   virtual bool reused_connection() const = 0;
+  // True once any byte of this request reached the socket.
+  virtual bool request_bytes_written() const = 0;
   virtual std::string upstream_local_address() const = 0;
 };
 

@@ -6,8 +6,11 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/grpc.h"
 #include "gateway/header_sanitizer.h"
+#include "gateway/mirror_request.h"
 #include "gateway/worker.h"
 #include "routing/actions.h"
+#include "routing/cors.h"
+#include "routing/load_balancer.h"
 #include "routing/path_normalizer.h"
 #include "routing/retry.h"
 #include "routing/route_table.h"
@@ -55,7 +58,8 @@ ProxyStream::ProxyStream(Worker& worker, DownstreamStream& downstream,
       route_timer_(worker.dispatcher().timers(), [this] { OnRouteTimeout(); }),
       per_try_timer_(worker.dispatcher().timers(), [this] { OnPerTryTimeout(); }),
       idle_timer_(worker.dispatcher().timers(), [this] { OnIdleTimeout(); }),
-      retry_timer_(worker.dispatcher().timers(), [this] { StartAttempt(); }) {}
+      retry_timer_(worker.dispatcher().timers(), [this] { StartAttempt(); }),
+      fault_timer_(worker.dispatcher().timers(), [this] { ContinueAfterFaultDelay(); }) {}
 
 ProxyStream::~ProxyStream() {
   // Normally Finish ran; a stream torn down with its worker still releases
@@ -89,6 +93,10 @@ void ProxyStream::OnRequestHeaders(RequestHead&& head, bool end_stream) {
     LocalReply(verdict.status, "DPE", verdict.detail, verdict.detail);
     return;
   }
+  // x-forwarded-client-cert, SANITIZE_SET (Istio's gateway default): never
+  // trust the client's, set ours when it presented a certificate.
+  request_.headers.Remove("x-forwarded-client-cert");
+  if (!info_->xfcc.empty()) request_.headers.Add("x-forwarded-client-cert", info_->xfcc);
   Route();
   if (!finished_ && request_end_) OnRequestEnd();
 }
@@ -103,7 +111,11 @@ void ProxyStream::Route() {
     LocalReply(404, "NR", "listener_not_found", "");
     return;
   }
-  const routing::Server* server = routing::SelectServerBySni(*listener, info_->sni);
+  // TLS connections are bound to the server their handshake chose.
+  const routing::Server* server =
+      info_->server_index && *info_->server_index < listener->servers.size()
+          ? &listener->servers[*info_->server_index]
+          : routing::SelectServerBySni(*listener, info_->sni);
   if (server == nullptr || server->http_routes == nullptr) {
     LocalReply(404, "NR", "route_not_found", "");
     return;
@@ -142,6 +154,24 @@ void ProxyStream::Route() {
   }
   route_ = result.route;
 
+  if (route_->cors.has_value()) {
+    const routing::RequestView view = ViewOf(request_, *info_);
+    const std::string* origin = routing::RequestOrigin(view);
+    if (routing::IsCorsPreflight(view)) {
+      routing::PreflightDecision decision =
+          routing::HandlePreflight(*route_->cors, origin != nullptr ? *origin : "");
+      if (decision.action == routing::PreflightDecision::Action::kRespond) {
+        http::HeaderMap extra;
+        for (http::Header& h : decision.headers)
+          extra.Add(std::move(h.name), std::move(h.value));
+        LocalReply(200, "", "cors_preflight", "", &extra);
+        return;
+      }
+    } else if (origin != nullptr) {
+      cors_headers_ = routing::CorsResponseHeaders(*route_->cors, *origin);
+    }
+  }
+
   if (const auto* direct = std::get_if<routing::DirectResponseAction>(&route_->action)) {
     http::HeaderMap extra;
     routing::ApplyResponseHeaderOps(*route_, nullptr, extra);
@@ -173,13 +203,95 @@ void ProxyStream::Forward(const routing::Route& route, const routing::ForwardAct
   retries_left_ = route.retries.attempts;
   if (grpc_) StartGrpcDeadline();
   if (!request_.upgrade.empty()) body_replayable_ = false;
+  if (!route.mirrors.empty()) {
+    // Mirrors need the whole body: start them when it is complete.
+    mirrors_pending_ = true;
+    if (request_end_) StartMirrors();
+  }
+  if (route.fault.has_value() && !ApplyFault()) return;
+  if (fault_timer_.armed()) return;  // delayed: continues when it fires
   if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
   StartAttempt();
 }
 
+bool ProxyStream::ApplyFault() {
+  const routing::FaultDecision decision = routing::DecideFault(*route_->fault, worker_.random());
+  fault_abort_status_ = decision.abort_status;
+  fault_abort_grpc_ = std::string(decision.abort_grpc_status);
+  if (decision.delay.count() > 0) {
+    AddFlag("DI");
+    fault_timer_.Arm(static_cast<uint64_t>(decision.delay.count()));
+    return true;
+  }
+  if (decision.aborted()) {
+    AbortByFault(fault_abort_status_, fault_abort_grpc_);
+    return false;
+  }
+  return true;
+}
+
+void ProxyStream::ContinueAfterFaultDelay() {
+  if (finished_) return;
+  if (fault_abort_status_ != 0 || !fault_abort_grpc_.empty()) {
+    AbortByFault(fault_abort_status_, fault_abort_grpc_);
+    return;
+  }
+  if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
+  StartAttempt();
+}
+
+void ProxyStream::AbortByFault(uint32_t status, std::string_view grpc_status) {
+  if (!grpc_status.empty()) {
+    // gRPC aborts answer 200 with the status in grpc-status (trailers-only).
+    http::HeaderMap extra;
+    extra.Add("content-type", "application/grpc");
+    extra.Add("grpc-status", std::to_string(routing::GrpcStatusCode(grpc_status)));
+    extra.Add("grpc-message", "fault filter abort");
+    LocalReply(200, "FI", "fault_filter_abort", "", &extra);
+    return;
+  }
+  LocalReply(static_cast<int>(status), "FI", "fault_filter_abort", "fault filter abort");
+}
+
+RequestHead ProxyStream::BuildUpstreamHead(const routing::Destination* destination) const {
+  RequestHead head;
+  head.method = request_.method;
+  head.scheme = request_.scheme;
+  head.authority = request_.authority;
+  head.path = request_.path;
+  head.protocol = request_.protocol;
+  head.headers = request_.headers;
+  head.content_length = request_.content_length;
+  head.upgrade = request_.upgrade;
+  if (auto path = routing::RewritePath(*route_, head.path)) head.path = std::move(*path);
+  if (auto authority = routing::RewriteAuthority(*route_, destination)) {
+    head.authority = std::move(*authority);
+  }
+  routing::ApplyRequestHeaderOps(*route_, destination, head.headers);
+  return head;
+}
+
+void ProxyStream::StartMirrors() {
+  if (!mirrors_pending_ || route_ == nullptr) return;
+  mirrors_pending_ = false;
+  if (!body_replayable_ || request_trailers_.has_value()) {
+    ++worker_.stats().mirrors_skipped;  // the body was too large to keep a copy
+    return;
+  }
+  const auto timeout = route_->timeout.count() > 0 ? route_->timeout : routing::Millis(10000);
+  for (const routing::Mirror& mirror : route_->mirrors) {
+    if (!routing::ShouldMirror(mirror, worker_.random())) continue;
+    RequestHead head = BuildUpstreamHead(nullptr);
+    head.authority = routing::ShadowAuthority(head.authority);
+    head.upgrade.clear();
+    MirrorRequest::Start(worker_, snapshot_, mirror.cluster, std::move(head), body_.CopyOut(),
+                         static_cast<uint64_t>(timeout.count()));
+  }
+}
+
 void ProxyStream::StartAttempt() {
   if (finished_) return;
-  cluster_ = worker_.clusters().Get(snapshot_->config, destination_->cluster);
+  cluster_ = worker_.clusters().Get(*snapshot_, destination_->cluster);
   if (cluster_ == nullptr) {
     LocalReply(503, "NC", "cluster_not_found", "cluster not found");
     return;
@@ -192,22 +304,31 @@ void ProxyStream::StartAttempt() {
     ++cluster_->active_requests;
     counted_active_ = true;
   }
-  endpoint_ = cluster_->PickEndpoint(worker_.random(), previous_endpoint_);
+  std::optional<uint64_t> hash;
+  if (cluster_->cluster().consistent_hash.has_value()) {
+    hash = routing::HashKey(*cluster_->cluster().consistent_hash, ViewOf(request_, *info_));
+  }
+  endpoint_ = cluster_->PickEndpoint(worker_.random(), previous_endpoint_, hash);
   if (!endpoint_) {
     LocalReply(503, "UH", "no_healthy_upstream", "no healthy upstream");
     return;
   }
   EndpointState& endpoint = cluster_->endpoints()[*endpoint_];
-  ++endpoint.active_requests;
+  cluster_->AddActive(*endpoint_);
   upstream_host_ = endpoint.address_string;
   ++attempts_;
   upstream_request_start_ms_ = worker_.dispatcher().Now();
   waiting_for_pool_ = true;
   const bool fresh = force_fresh_connection_;
   force_fresh_connection_ = false;
-  EndpointPool* pool = endpoint.pool.get();
+  // TLS origination: the SNI comes from the cluster or the request Host,
+  // and connections are pooled per SNI.
+  const auto& tls = cluster_->tls();
+  EndpointPool* pool =
+      &cluster_->Pool(*endpoint_, tls != nullptr ? tls->EffectiveSni(request_.authority) : "");
   EndpointPool::WaiterHandle handle;
-  const PoolProtocol protocol = SelectPoolProtocol(cluster_->cluster().protocol, request_);
+  const PoolProtocol protocol =
+      SelectPoolProtocol(cluster_->cluster().protocol, tls != nullptr, request_);
   if (pool->Acquire(this, fresh, &handle, protocol)) {
     waiter_ = handle;
     waiter_pool_ = pool;
@@ -227,20 +348,7 @@ void ProxyStream::OnPoolReady(UpstreamStream& stream) {
 }
 
 void ProxyStream::SendRequestToUpstream() {
-  RequestHead head;
-  head.method = request_.method;
-  head.scheme = request_.scheme;
-  head.authority = request_.authority;
-  head.path = request_.path;
-  head.protocol = request_.protocol;
-  head.headers = request_.headers;
-  head.content_length = request_.content_length;
-  head.upgrade = request_.upgrade;
-  if (auto path = routing::RewritePath(*route_, head.path)) head.path = std::move(*path);
-  if (auto authority = routing::RewriteAuthority(*route_, destination_)) {
-    head.authority = std::move(*authority);
-  }
-  routing::ApplyRequestHeaderOps(*route_, destination_, head.headers);
+  const RequestHead head = BuildUpstreamHead(destination_);
   const bool end_stream = request_end_ && body_.empty() && !request_trailers_.has_value();
   body_sent_ = 0;
   upstream_->SendHeaders(head, end_stream);
@@ -353,6 +461,7 @@ void ProxyStream::OnRequestTrailers(http::HeaderMap&& trailers) {
 
 void ProxyStream::OnRequestEnd() {
   if (route_ == nullptr || finished_) return;
+  StartMirrors();
   // Envoy semantics: the route timeout runs from the end of the request.
   const auto timeout =
       route_->timeout.count() > 0 ? route_->timeout : snapshot_->config->proxy.request_timeout;
@@ -400,12 +509,17 @@ void ProxyStream::OnResponseHeaders(ResponseHead&& head, bool end_stream) {
     return;
   }
   if (end_stream) ReleaseUpstream(false);
+  if (attempts_ > 1 && RetriableOutcome(StreamResetReason::kRemoteReset, head.status)) {
+    AddFlag("URX");  // the retry budget ran out on a retriable answer
+  }
   response_code_ = head.status;
   response_started_ = true;
   response_code_details_ = "via_upstream";
   const bool upgrade = head.status == 101 && !request_.upgrade.empty();
   SanitizeResponseHeaders(head.headers, snapshot_->config->proxy.server_header, upgrade);
   if (route_ != nullptr) routing::ApplyResponseHeaderOps(*route_, destination_, head.headers);
+  for (const http::Header& h : cors_headers_)
+    head.headers.Set(h.name, h.value);
   if (upgrade) {
     tunnel_ = true;
     route_timer_.Cancel();  // a tunnel lives as long as its peers want
@@ -454,6 +568,10 @@ void ProxyStream::OnUpstreamWritable() {
 }
 
 void ProxyStream::OnUpstreamReset(StreamResetReason reason, std::string_view detail) {
+  if (upstream_ != nullptr) {
+    last_attempt_reused_ = upstream_->reused_connection();
+    last_attempt_wrote_ = upstream_->request_bytes_written();
+  }
   upstream_ = nullptr;
   upstream_read_disabled_ = false;
   if (finished_) return;
@@ -481,14 +599,17 @@ void ProxyStream::OnPoolFailure(StreamResetReason reason, std::string_view detai
 
 void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_view detail) {
   upstream_failure_reason_ = std::string(detail);
-  // The keep-alive race: a reused connection the origin had already closed.
-  // Nothing was processed, so one retry on a fresh connection is safe. The
-  // same holds for a stream an HTTP/2 upstream refused (REFUSED_STREAM, or
-  // above its GOAWAY's last stream id: RFC 9113 8.7).
-  const bool unprocessed =
-      (reason == StreamResetReason::kConnectionTermination && last_attempt_reused_) ||
-      reason == StreamResetReason::kRefusedStream;
-  if (unprocessed && !stale_retry_used_ && body_replayable_ && bytes_sent_ == 0) {
+  // The keep-alive race: the origin closed a reused connection as we sent
+  // on it. One retry on a fresh connection when nothing of the request
+  // reached the socket, or when repeating it is harmless (idempotent). A
+  // stream an HTTP/2 upstream refused (REFUSED_STREAM, or above its GOAWAY's
+  // last stream id) was not processed at all (RFC 9113 8.7): same retry.
+  const bool keep_alive_race =
+      reason == StreamResetReason::kConnectionTermination && last_attempt_reused_ &&
+      (!last_attempt_wrote_ || routing::IsIdempotentMethod(request_.method));
+  const bool refused = reason == StreamResetReason::kRefusedStream;
+  if ((keep_alive_race || refused) && !stale_retry_used_ && body_replayable_ &&
+      !response_started_) {
     stale_retry_used_ = true;
     force_fresh_connection_ = true;
     StartAttempt();
@@ -498,26 +619,31 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
     ScheduleRetry();
     return;
   }
-  if (attempts_ > 1) AddFlag("URX");  // retried, and giving up now
+  // Retried, and giving up now: the last attempt's flag, then URX.
+  const std::string_view urx = attempts_ > 1 ? ",URX" : "";
   switch (reason) {
     case StreamResetReason::kConnectionFailure:
-      LocalReply(503, "UF", "upstream_reset_before_response_started{connection_failure}",
+      LocalReply(503, std::string("UF").append(urx),
+                 "upstream_reset_before_response_started{connection_failure}",
                  "upstream connect error or disconnect/reset before headers. reset reason: "
                  "connection failure");
       return;
     case StreamResetReason::kOverflow:
-      LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
+      LocalReply(503, std::string("UO").append(urx), "upstream_overflow", "upstream overflow");
       return;
     case StreamResetReason::kProtocolError:
-      LocalReply(502, "UPE", "upstream_reset_before_response_started{protocol_error}",
+      LocalReply(502, std::string("UPE").append(urx),
+                 "upstream_reset_before_response_started{protocol_error}",
                  "upstream protocol error");
       return;
     case StreamResetReason::kRefusedStream:
-      LocalReply(503, "UR", "upstream_reset_before_response_started{refused_stream}",
+      LocalReply(503, std::string("UR").append(urx),
+                 "upstream_reset_before_response_started{refused_stream}",
                  "upstream refused stream");
       return;
     default:
-      LocalReply(503, "UC", "upstream_reset_before_response_started{connection_termination}",
+      LocalReply(503, std::string("UC").append(urx),
+                 "upstream_reset_before_response_started{connection_termination}",
                  "upstream connect error or disconnect/reset before headers. reset reason: "
                  "connection termination");
       return;
@@ -525,8 +651,11 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
 }
 
 bool ProxyStream::ShouldRetry(StreamResetReason reason, int status) const {
+  return retries_left_ > 0 && RetriableOutcome(reason, status);
+}
+
+bool ProxyStream::RetriableOutcome(StreamResetReason reason, int status) const {
   if (route_ == nullptr || response_started_ || finished_ || !body_replayable_) return false;
-  if (retries_left_ == 0) return false;
   routing::AttemptResult result;
   if (status != 0) {
     result.outcome = routing::AttemptOutcome::kResponse;
@@ -551,8 +680,9 @@ bool ProxyStream::ShouldRetry(StreamResetReason reason, int status) const {
         break;
     }
   }
-  const uint32_t retries_done = route_->retries.attempts - retries_left_;
-  return routing::ShouldRetry(route_->retries, result, retries_done, request_.method);
+  // The retry budget is ours (retries_left_); ask only whether the outcome
+  // and method qualify.
+  return routing::ShouldRetry(route_->retries, result, 0, request_.method);
 }
 
 void ProxyStream::ScheduleRetry() {
@@ -626,6 +756,7 @@ void ProxyStream::ReleaseUpstream(bool reset) {
       upstream_read_disabled_ = false;
     }
     last_attempt_reused_ = upstream->reused_connection();
+    last_attempt_wrote_ = upstream->request_bytes_written();
     if (reset) upstream->Reset();
   }
   upstream_read_disabled_ = false;
@@ -635,7 +766,7 @@ void ProxyStream::ReleaseUpstream(bool reset) {
   waiting_for_pool_ = false;
   waiter_pool_ = nullptr;
   if (endpoint_ && cluster_ != nullptr) {
-    --cluster_->endpoints()[*endpoint_].active_requests;
+    cluster_->RemoveActive(*endpoint_);
     last_endpoint_ = endpoint_;
     endpoint_.reset();
   }
@@ -671,6 +802,8 @@ void ProxyStream::LocalReply(int status, std::string_view flag, std::string_view
       snapshot_ ? snapshot_->config->proxy.server_header : worker_.proxy_settings().server_header;
   if (!server.empty()) head.headers.Set("server", server);
   head.content_length = body.size();
+  // A request we refused as malformed leaves the connection in doubt.
+  head.close_connection = flag == "DPE";
   response_started_ = true;
   downstream_->SendHeaders(head, body.empty());
   if (!body.empty() && downstream_ != nullptr) downstream_->SendData(body, true);
@@ -679,13 +812,16 @@ void ProxyStream::LocalReply(int status, std::string_view flag, std::string_view
   Finish();
 }
 
-void ProxyStream::AddFlag(std::string_view flag) {
-  if (flag.empty()) return;
-  for (std::string_view existing : SplitList(response_flags_)) {
-    if (existing == flag) return;
+void ProxyStream::AddFlag(std::string_view flags) {
+  for (std::string_view flag : SplitList(flags)) {
+    bool present = false;
+    for (std::string_view existing : SplitList(response_flags_)) {
+      if (existing == flag) present = true;
+    }
+    if (present) continue;
+    if (!response_flags_.empty()) response_flags_.push_back(',');
+    response_flags_.append(flag);
   }
-  if (!response_flags_.empty()) response_flags_.push_back(',');
-  response_flags_.append(flag);
 }
 
 void ProxyStream::SetDownstreamReadDisabled(bool disabled) {
@@ -707,6 +843,7 @@ void ProxyStream::Finish() {
   per_try_timer_.Cancel();
   idle_timer_.Cancel();
   retry_timer_.Cancel();
+  fault_timer_.Cancel();
   ReleaseUpstream(!response_complete_ || tunnel_);
   if (counted_active_ && cluster_ != nullptr) {
     --cluster_->active_requests;

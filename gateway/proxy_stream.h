@@ -51,12 +51,20 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
  private:
   void Route();
   void Forward(const routing::Route& route, const routing::ForwardAction& action);
+  // Fault injection (delay, then abort or forward); false when it answered.
+  bool ApplyFault();
+  void ContinueAfterFaultDelay();
+  void AbortByFault(uint32_t status, std::string_view grpc_status);
+  RequestHead BuildUpstreamHead(const routing::Destination* destination) const;
+  void StartMirrors();
   void StartAttempt();
   void SendRequestToUpstream();
   void SendBufferedBody();
   void OnRequestEnd();
   void HandleUpstreamFailure(StreamResetReason reason, std::string_view detail);
   bool ShouldRetry(StreamResetReason reason, int status) const;
+  // Would the route's policy retry this outcome, budget aside?
+  bool RetriableOutcome(StreamResetReason reason, int status) const;
   void ScheduleRetry();
   void OnRouteTimeout();
   void OnPerTryTimeout();
@@ -102,6 +110,7 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   std::optional<size_t> previous_endpoint_;
   std::optional<size_t> last_endpoint_;
   bool last_attempt_reused_ = false;
+  bool last_attempt_wrote_ = false;
   UpstreamStream* upstream_ = nullptr;
   bool waiting_for_pool_ = false;
   EndpointPool::WaiterHandle waiter_;
@@ -127,6 +136,12 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   bool upstream_read_disabled_ = false;
   bool tunnel_ = false;
 
+  // Route extras.
+  std::vector<http::Header> cors_headers_;  // for an allowed actual request
+  bool mirrors_pending_ = false;            // start once the body is complete
+  uint32_t fault_abort_status_ = 0;
+  std::string fault_abort_grpc_;
+
   bool grpc_ = false;
   std::string grpc_status_;  // "" unless gRPC
 
@@ -134,6 +149,7 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   Timer per_try_timer_;
   Timer idle_timer_;
   Timer retry_timer_;
+  Timer fault_timer_;
   uint64_t start_ms_ = 0;
   int64_t start_time_us_ = 0;
   bool finished_ = false;

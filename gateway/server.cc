@@ -99,6 +99,7 @@ Status Server::Publish(LoadedConfig loaded) {
   snapshot->version = ++version_;
   snapshot->hash = loaded.hash;
   snapshot->config = loaded.config;
+  snapshot->tls = loaded.tls != nullptr ? loaded.tls : std::make_shared<const TlsState>();
   current_ = snapshot;
   for (const std::string& warning : loaded.warnings)
     GH_LOG(kConfig, kWarn, warning);
@@ -175,6 +176,16 @@ Result<uint64_t> Server::Reload() {
   last_reload_error_.clear();
   GH_LOG(kConfig, kInfo, "published config version " << version_);
   return version_;
+}
+
+void Server::PublishTls(std::shared_ptr<const TlsState> tls) {
+  if (current_ == nullptr || state_ == State::kStopped) return;
+  LoadedConfig loaded;
+  loaded.config = current_->config;
+  loaded.hash = current_->hash;
+  loaded.tls = std::move(tls);
+  Status published = Publish(std::move(loaded));
+  if (!published.ok()) GH_LOG(kTls, kError, published.error().message);
 }
 
 void Server::BeginDrain() {

@@ -26,6 +26,7 @@ namespace gh::gateway {
 
 struct LoadedConfig {
   std::shared_ptr<const routing::Config> config;
+  std::shared_ptr<const TlsState> tls;  // null: no TLS anywhere
   std::string hash;
   std::vector<std::string> warnings;
 };
@@ -52,6 +53,9 @@ class Server {
   uv_loop_t* loop() { return &loop_; }
   // Compiles and publishes a new snapshot; on error nothing changes.
   Result<uint64_t> Reload();
+  // Publishes the current routing config with new TLS contexts (rotated
+  // certificates): new handshakes use them, live connections keep theirs.
+  void PublishTls(std::shared_ptr<const TlsState> tls);
   void BeginDrain();
   void Quit();
   State state() const { return state_; }

@@ -43,6 +43,9 @@ void WorkerStats::Merge(const WorkerStats& other) {
   for (const auto& [k, v] : other.http2_violations)
     http2_violations[k] += v;
   upstream_cx_total += other.upstream_cx_total;
+  mirrors_started += other.mirrors_started;
+  mirrors_failed += other.mirrors_failed;
+  mirrors_skipped += other.mirrors_skipped;
   upstream_cx_connect_fail += other.upstream_cx_connect_fail;
   for (const auto& [k, v] : other.tls_handshakes)
     tls_handshakes[k] += v;

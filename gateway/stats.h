@@ -67,6 +67,9 @@ struct WorkerStats {
   std::map<std::string, uint64_t> downstream_protocol_errors;  // by reason
   std::map<std::string, uint64_t> http2_violations;            // by kind
   uint64_t upstream_cx_total = 0;
+  uint64_t mirrors_started = 0;
+  uint64_t mirrors_failed = 0;
+  uint64_t mirrors_skipped = 0;  // body too large to copy
   uint64_t upstream_cx_connect_fail = 0;
   std::map<std::string, uint64_t> tls_handshakes;          // by listener
   std::map<std::string, uint64_t> tls_handshake_failures;  // by reason

@@ -9,9 +9,13 @@
 
 namespace gh::gateway {
 
-PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol,
+PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol, bool tls,
                                 const RequestHead& request) {
   if (!request.upgrade.empty()) return PoolProtocol::kHttp1;
+  if (tls) {
+    return cluster_protocol == routing::UpstreamProtocol::kH2 ? PoolProtocol::kHttp2
+                                                              : PoolProtocol::kHttp1;
+  }
   switch (cluster_protocol) {
     case routing::UpstreamProtocol::kH2c:
     case routing::UpstreamProtocol::kH2:
@@ -25,8 +29,8 @@ PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol,
 }
 
 EndpointPool::EndpointPool(Dispatcher& dispatcher, ClusterState& cluster,
-                           const sockaddr_storage& address)
-    : dispatcher_(dispatcher), cluster_(cluster), address_(address) {}
+                           const sockaddr_storage& address, std::string sni)
+    : dispatcher_(dispatcher), cluster_(cluster), address_(address), sni_(std::move(sni)) {}
 
 EndpointPool::~EndpointPool() {
   http2_.reset();
@@ -53,16 +57,20 @@ bool EndpointPool::Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHand
                            PoolProtocol protocol) {
   if (protocol == PoolProtocol::kHttp2) {
     if (http2_ == nullptr) {
-      const bool tls = cluster_.cluster().protocol == routing::UpstreamProtocol::kH2;
-      http2_ = std::make_unique<Http2Pool>(dispatcher_, cluster_, address_, tls);
+      http2_ = std::make_unique<Http2Pool>(dispatcher_, cluster_, address_, sni_);
     }
     handle->http2 = true;
     return http2_->Acquire(callbacks, fresh_only, &handle->it);
   }
   handle->http2 = false;
-  if (!fresh_only && !idle_.empty()) {
+  while (!fresh_only && !idle_.empty()) {
     Http1ClientConnection* connection = idle_.back();
     idle_.pop_back();
+    if (!connection->StillUsable()) {
+      // The origin closed it while idle (keep-alive timeout): never reuse.
+      connection->Close();
+      continue;
+    }
     Assign(connection, callbacks);
     return false;
   }
@@ -94,8 +102,9 @@ bool EndpointPool::CanCreateConnection() const {
 void EndpointPool::CreateConnection() {
   ++connecting_;
   ++cluster_.connections;
-  connections_.push_back(std::make_unique<Http1ClientConnection>(
-      *this, cluster_.buffer_limit(), cluster_.connect_timeout_ms(), address_));
+  connections_.push_back(std::make_unique<Http1ClientConnection>(*this, cluster_.buffer_limit(),
+                                                                 cluster_.connect_timeout_ms(),
+                                                                 address_, cluster_.tls(), sni_));
 }
 
 void EndpointPool::Assign(Http1ClientConnection* connection, PoolCallbacks* callbacks) {

@@ -48,7 +48,9 @@ enum class PoolProtocol : uint8_t { kHttp1, kHttp2 };
 // The protocol of the upstream request: the cluster's (h2c / h2 -> HTTP/2),
 // the client's for use_client_protocol, and always HTTP/1.1 for upgrades
 // (WebSocket, also when the client asked with HTTP/2 extended CONNECT).
-PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol,
+// Over TLS only an h2 cluster (ALPN "h2" offered) gets HTTP/2: a cluster's
+// TLS context offers one ALPN list, so use_client_protocol stays HTTP/1.1.
+PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol, bool tls,
                                 const RequestHead& request);
 
 class EndpointPool {
@@ -59,7 +61,10 @@ class EndpointPool {
     bool http2 = false;
   };
 
-  EndpointPool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address);
+  // `sni`: the TLS server name this pool's connections use ("" when the
+  // cluster is plaintext or has a fixed SNI).
+  EndpointPool(Dispatcher& dispatcher, ClusterState& cluster, const sockaddr_storage& address,
+               std::string sni);
   ~EndpointPool();
   EndpointPool(const EndpointPool&) = delete;
   EndpointPool& operator=(const EndpointPool&) = delete;
@@ -92,6 +97,7 @@ class EndpointPool {
   Dispatcher& dispatcher_;
   ClusterState& cluster_;
   sockaddr_storage address_;
+  std::string sni_;
   std::vector<std::unique_ptr<Http1ClientConnection>> connections_;
   std::vector<Http1ClientConnection*> idle_;  // most recently used last
   std::list<Waiter> waiters_;

@@ -9,8 +9,10 @@
 #include "gateway/connection.h"
 #include "gateway/http1_server.h"
 #include "gateway/http2_server.h"
+#include "gateway/mirror_request.h"
 #include "gateway/protocol_sniffer.h"
 #include "gateway/proxy_stream.h"
+#include "gateway/tls_acceptor.h"
 
 namespace gh::gateway {
 namespace {
@@ -110,7 +112,7 @@ void Worker::ApplySnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> ad
                            const std::vector<std::string>& remove) {
   snapshot_ = std::move(snapshot);
   stats_.config_version_applied = snapshot_->version;
-  clusters_->Apply(snapshot_->config);
+  clusters_->Apply(*snapshot_);
   for (const std::string& name : remove) {
     auto it = listeners_.find(name);
     if (it == listeners_.end()) continue;
@@ -135,7 +137,7 @@ void Worker::StopListeners() {
 void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   const routing::ProxySettings& proxy = proxy_settings();
   const uint32_t share = (proxy.max_connections + worker_count_ - 1) / worker_count_;
-  if (draining_ || connections_.size() >= share) {
+  if (draining_ || connections_.size() + handshakes_.size() >= share) {
     ++stats_.downstream_cx_rejected;
     ::close(fd);
     return;
@@ -158,10 +160,40 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   info->peer_ip = connection->PeerIp();
   info->peer_address = connection->PeerAddressString();
   info->local_address = connection->LocalAddressString();
-  // Plain HTTP listeners serve HTTP/1.1 and h2c (prior knowledge) on one port.
-  auto* sniffer = new ProtocolSniffer(*this, connection, std::move(info));
-  connections_.insert(sniffer);
-  sniffer->Start();
+  switch (config->kind) {
+    case routing::ListenerKind::kHttp: {
+      // Plain HTTP listeners serve HTTP/1.1 and h2c (prior knowledge) on one port.
+      auto* sniffer = new ProtocolSniffer(*this, connection, std::move(info));
+      connections_.insert(sniffer);
+      sniffer->Start();
+      return;
+    }
+    case routing::ListenerKind::kHttps: {
+      auto context = snapshot_->ListenerTls(config->name);
+      Result<std::unique_ptr<tls::TlsSession>> session =
+          context != nullptr ? tls::TlsSession::NewServer(context)
+                             : Result<std::unique_ptr<tls::TlsSession>>(
+                                   MakeError("no TLS context for listener " + config->name));
+      if (!session.ok()) {
+        GH_LOG(kTls, kError, session.error().message);
+        CountTlsFailure("internal");
+        connection->CloseAndDetach(Connection::CloseMode::kAbort);
+        return;
+      }
+      info->tls = true;
+      connection->EnableTls(std::move(*session));
+      auto* acceptor =
+          new TlsAcceptor(*this, connection, std::move(info),
+                          static_cast<uint64_t>(proxy.request_headers_timeout.count()));
+      handshakes_.insert(acceptor);
+      acceptor->Start();
+      return;
+    }
+    default:
+      // TCP, TLS passthrough and TLS-terminated TCP listeners: byte pipes.
+      connection->CloseAndDetach(Connection::CloseMode::kAbort);
+      return;
+  }
 }
 
 void Worker::StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
@@ -184,6 +216,35 @@ void Worker::OnProtocolDetected(ProtocolSniffer* sniffer, Connection* connection
     dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(sniffer));
   }
   StartSession(connection, std::move(info), protocol, initial);
+}
+
+void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
+                           std::shared_ptr<DownstreamInfo> info) {
+  if (handshakes_.erase(acceptor) != 0) {
+    dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(acceptor));
+  }
+  if (draining_) {
+    connection->CloseAndDetach(Connection::CloseMode::kFlushWrite);
+    return;
+  }
+  // ALPN picks the codec; without ALPN the client speaks HTTP/1.1.
+  const DownstreamProtocol protocol =
+      info->alpn == "h2" ? DownstreamProtocol::kHttp2 : DownstreamProtocol::kHttp1;
+  StartSession(connection, std::move(info), protocol, {});
+}
+
+void Worker::OnTlsAcceptorClosed(TlsAcceptor* acceptor) {
+  if (handshakes_.erase(acceptor) != 0) {
+    dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(acceptor));
+  }
+}
+
+void Worker::CountTlsHandshake(const std::string& listener) {
+  ++stats_.tls_handshakes[listener];
+}
+
+void Worker::CountTlsFailure(std::string_view reason) {
+  ++stats_.tls_handshake_failures[std::string(reason)];
 }
 
 std::unique_ptr<StreamHandler> Worker::NewStream(DownstreamStream& downstream,
@@ -228,6 +289,17 @@ void Worker::RecordRequest(const RequestLabels& labels, uint64_t duration_ms,
   metrics.duration_ms.Observe(static_cast<double>(duration_ms));
   metrics.request_bytes.Observe(static_cast<double>(request_bytes));
   metrics.response_bytes.Observe(static_cast<double>(response_bytes));
+}
+
+void Worker::AdoptMirror(MirrorRequest* mirror) {
+  mirrors_.insert(mirror);
+  ++stats_.mirrors_started;
+}
+
+void Worker::OnMirrorDone(MirrorRequest* mirror, bool ok) {
+  if (mirrors_.erase(mirror) == 0) return;
+  if (!ok) ++stats_.mirrors_failed;
+  dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(mirror));
 }
 
 void Worker::Housekeeping() {

@@ -28,7 +28,9 @@
 namespace gh::gateway {
 
 class Connection;
+class MirrorRequest;
 class ProtocolSniffer;
+class TlsAcceptor;
 class WorkerListener;
 
 // A listen fd handed to a worker for one listener (by stable name).
@@ -73,8 +75,8 @@ class Worker {
 
   void OnAccepted(const WorkerListener& listener, int fd);
   // Runs `protocol` on an accepted connection; `initial` holds bytes already
-  // read from it (sniffing). The entry point for TLS listeners too, once
-  // ALPN picked the protocol ("h2" -> kHttp2, else kHttp1).
+  // read from it (sniffing). Plain listeners get there through the sniffer,
+  // TLS listeners through the handshake (ALPN "h2" -> kHttp2, else kHttp1).
   void StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
                     DownstreamProtocol protocol, std::string_view initial);
   // The sniffer recognised the protocol: it is replaced by the real session.
@@ -84,11 +86,20 @@ class Worker {
   std::unique_ptr<StreamHandler> NewStream(DownstreamStream& downstream,
                                            std::shared_ptr<const DownstreamInfo> info);
   void OnDownstreamClosed(DownstreamSession* session);
+  // TLS handshakes on terminating listeners.
+  void OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
+                     std::shared_ptr<DownstreamInfo> info);
+  void OnTlsAcceptorClosed(TlsAcceptor* acceptor);
+  void CountTlsHandshake(const std::string& listener);
+  void CountTlsFailure(std::string_view reason);
   void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
                                     std::string_view detail);
   void CountHttp2Violation(const DownstreamInfo& info, Http2Violation violation);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
                      uint64_t response_bytes);
+  // Mirrors outlive the request that started them; the worker owns them.
+  void AdoptMirror(MirrorRequest* mirror);
+  void OnMirrorDone(MirrorRequest* mirror, bool ok);
 
  private:
   void Run();
@@ -110,6 +121,8 @@ class Worker {
   WorkerStats stats_;
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
   std::unordered_set<DownstreamSession*> connections_;
+  std::unordered_set<MirrorRequest*> mirrors_;
+  std::unordered_set<TlsAcceptor*> handshakes_;
   std::unique_ptr<Timer> housekeeping_timer_;
   uint64_t next_connection_id_ = 1;
   bool draining_ = false;

@@ -257,6 +257,9 @@ class LeastRequestLb final : public LoadBalancer {
   explicit LeastRequestLb(const Cluster& c) : c_(c), sampler_(c.endpoints) {}
   std::optional<uint32_t> Pick(const PickContext& context, Random& random) override {
     Eligibility ok(context, c_.endpoints.size(), c_.outlier.min_health_percent);
+    // Small clusters: an exact least-loaded scan costs less than a bad
+    // choice (two random draws among 2-3 endpoints often draw the same one).
+    if (c_.endpoints.size() <= kExactScanLimit) return ExactLeast(ok, context, random);
     const auto a = sampler_.Sample(ok, random);
     if (!a) return std::nullopt;
     const auto b = sampler_.Sample(ok, random);
@@ -265,6 +268,27 @@ class LeastRequestLb final : public LoadBalancer {
   }
 
  private:
+  static constexpr size_t kExactScanLimit = 8;
+
+  std::optional<uint32_t> ExactLeast(const Eligibility& ok, const PickContext& context,
+                                     Random& random) const {
+    std::optional<uint32_t> best;
+    double best_load = 0;
+    uint64_t ties = 0;
+    for (uint32_t i = 0; i < c_.endpoints.size(); ++i) {
+      if (!ok(i)) continue;
+      const double load = Load(i, context);
+      if (!best || load < best_load) {
+        best = i;
+        best_load = load;
+        ties = 1;
+      } else if (load == best_load && random.Uniform(++ties) == 0) {
+        best = i;  // reservoir sampling: uniform among the least loaded
+      }
+    }
+    return best;
+  }
+
   double Load(uint32_t i, const PickContext& context) const {
     const double active = i < context.active_requests.size() ? context.active_requests[i] : 0;
     return (active + 1) / std::max<uint32_t>(c_.endpoints[i].weight, 1);

@@ -74,6 +74,9 @@ struct ProxySettings {
   uint32_t http2_max_consecutive_empty_frames = 1;    // DATA/HEADERS without payload
 
   bool watch_config = false;
+  // TLS listeners: a ClientHello with no or an unknown SNI is refused
+  // (unrecognized_name) instead of going to the listener's default server.
+  bool tls_reject_unknown_sni = false;
 };
 
 struct AdminSettings {

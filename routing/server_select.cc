@@ -56,9 +56,17 @@ bool ServerCoversHost(const Server& server, std::string_view host) {
 }
 
 bool OtherServerCovers(const Listener& listener, const Server* current, std::string_view host) {
-  if (current != nullptr && ServerCoversHost(*current, host)) return false;
+  const std::string lowered = AsciiLowered(StripPort(host));
+  size_t current_len = 0;
+  const int current_rank = current ? Specificity(*current, lowered, current_len) : 0;
   for (const Server& server : listener.servers) {
-    if (&server != current && ServerCoversHost(server, host)) return true;
+    if (&server == current) continue;
+    size_t len = 0;
+    const int rank = Specificity(server, lowered, len);
+    if (rank == 0) continue;
+    // Another server is a better (more specific) owner of this host: the
+    // request was coalesced onto the wrong connection.
+    if (rank > current_rank || (rank == 2 && current_rank == 2 && len > current_len)) return true;
   }
   return false;
 }

@@ -42,11 +42,12 @@ BASELINE=${BASELINE:-gatehouse}
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- scenarios
-# name -> "tool scheme path connections"
+# name -> "tool scheme path connections [extra load-generator args...]"
 #   tool:   wrk (HTTP/1.1 keep-alive) | h2load (HTTP/2, -m streams per connection)
 #   scheme: http | https (TLS: each proxy terminates with the same ECDSA P-256 cert)
 #           | h2c (cleartext HTTP/2 with prior knowledge on the plain listener;
 #             nginx cannot serve it beside HTTP/1.1 on one port and is skipped)
+#   extra:  passed to the tool (no spaces inside one argument)
 # To add one: add a line here, then make sure each proxy's config writer
 # handles its scheme/protocol (write_*_config below).
 declare -A SCENARIO=(
@@ -54,6 +55,7 @@ declare -A SCENARIO=(
   [64k]="wrk http /64k $CONNS"
   [1m]="wrk http /1m $CONNS"
   [tls-small]="wrk https /small $CONNS"
+  [tls-handshake]="wrk https /small $CONNS -H Connection:close"
   [h2-tls-small]="h2load https /small 16"
   [h2c-small]="h2load h2c /small 16"
 )
@@ -324,18 +326,19 @@ to_ms() {  # "356.00us" | "1.23ms" | "2.00s" -> milliseconds
     else printf "nan" }'
 }
 
-# run_load TOOL URL CONNS SECONDS OUTFILE
+# run_load TOOL URL CONNS SECONDS OUTFILE [EXTRA ARGS...]
 run_load() {
   local tool=$1 url=$2 conns=$3 secs=$4 out=$5
+  shift 5
   local hard=$((secs + 30))
   case $tool in
     wrk)
       timeout -k 5 "$hard" taskset -c "$LOAD_CPU" \
-        wrk -t"$THREADS" -c"$conns" -d"${secs}s" --latency "$url" >"$out" 2>&1
+        wrk -t"$THREADS" -c"$conns" -d"${secs}s" --latency "$@" "$url" >"$out" 2>&1
       ;;
     h2load)
       timeout -k 5 "$hard" taskset -c "$LOAD_CPU" \
-        h2load -c"$conns" -m"$H2_STREAMS" -t"$THREADS" -D"$secs" "$url" >"$out" 2>&1
+        h2load -c"$conns" -m"$H2_STREAMS" -t"$THREADS" -D"$secs" "$@" "$url" >"$out" 2>&1
       ;;
   esac
 }
@@ -373,6 +376,23 @@ for tool in wrk taskset haproxy nginx curl openssl; do
 done
 if [ "$(nproc)" -lt 2 ]; then log "needs 2 cores (proxy on one, origin + load on the other)"; exit 1; fi
 
+# How busy is the machine before we start? Other work on these cores skews
+# everything; the report says so instead of hiding it.
+cpu_busy_pct() {  # over 1 s, all cores
+  local a b
+  a=($(head -1 /proc/stat))
+  sleep 1
+  b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) ))
+  local total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+BUSY_BEFORE=$(cpu_busy_pct)
+if [ "$BUSY_BEFORE" -gt 15 ]; then
+  log "warning: the machine was ${BUSY_BEFORE}% busy before the run; numbers will be noisy"
+fi
+
 make_bodies
 start_origin
 need_tls=0
@@ -408,14 +428,16 @@ for proxy in $PROXIES; do
       continue
     fi
     for sc in "${todo[@]}"; do
-      read -r tool scheme path conns <<<"${SCENARIO[$sc]}"
+      read -r tool scheme path conns extra <<<"${SCENARIO[$sc]}"
+      read -r -a extra_args <<<"${extra:-}"
       [ "$scheme" = h2c ] && scheme=http  # h2load: prior-knowledge h2c for http:// URLs
       url="$scheme://127.0.0.1:$PROXY_PORT$path"
       if [ "$WARMUP" -gt 0 ]; then
-        run_load "$tool" "$url" "$conns" "$WARMUP" "$WORK/$sc-$proxy.warmup.txt" || true
+        run_load "$tool" "$url" "$conns" "$WARMUP" "$WORK/$sc-$proxy.warmup.txt" \
+          "${extra_args[@]}" || true
       fi
       before=$(cpu_ticks "$PROXY_PID")
-      run_load "$tool" "$url" "$conns" "$DURATION" "$WORK/$sc-$proxy.txt" || true
+      run_load "$tool" "$url" "$conns" "$DURATION" "$WORK/$sc-$proxy.txt" "${extra_args[@]}" || true
       after=$(cpu_ticks "$PROXY_PID")
       read -r reqs rps p50 p99 errors <<<"$(parse_load "$tool" "$WORK/$sc-$proxy.txt")"
       cpu_us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$reqs" \
@@ -433,7 +455,8 @@ echo
 echo "Gatehouse proxy benchmark  ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DURATION}s per run,"
 echo "  proxy on core $PROXY_CPU; origin nginx + load generator on core $LOAD_CPU;"
 echo "  $(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nghttpx --version 2>/dev/null | head -1),"
-echo "  $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(h2load --version 2>/dev/null | head -1))"
+echo "  $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(h2load --version 2>/dev/null | head -1);"
+echo "  CPU busy before the run: ${BUSY_BEFORE}%)"
 for key in "${!SKIPPED[@]}"; do echo "  skipped: $key (could not serve: see the messages above) for: ${SKIPPED[$key]}"; done
 echo
 awk -F'\t' -v base="$BASELINE" '

@@ -132,6 +132,12 @@ class RequestCase : public ::testing::Test {
       ASSERT_FALSE(authorities.empty());
       EXPECT_EQ(authorities[0], *want) << "authority";
     }
+    for (const std::string& want : StringList(spec_, "action_contains")) {
+      ASSERT_NE(r.route, nullptr);
+      const std::string action = DescribeAction(*r.route, *compiled_->config);
+      EXPECT_NE(action.find(want), std::string::npos)
+          << "action \"" << action << "\" lacks \"" << want << "\"";
+    }
     if (spec_.contains("failed")) {
       std::vector<std::string> failed;
       for (const RouteTrace& t : r.trace) {

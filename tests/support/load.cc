@@ -1,9 +1,9 @@
 #include "tests/support/load.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <sstream>
 
 namespace gh::test {
@@ -118,31 +118,47 @@ LoadResult BackgroundLoad::Stop() {
 
 LoadResult BackgroundLoad::Wait() {
   if (!joined_) {
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
     joined_ = true;
   }
   std::lock_guard<std::mutex> lock(state_->mu);
   return state_->result;
 }
 
-LoadResult RunHttpLoad(const LoadOptions& options) { return BackgroundLoad(options).Wait(); }
+LoadResult RunHttpLoad(const LoadOptions& options) {
+  return BackgroundLoad(options).Wait();
+}
 
 namespace {
 
-double ToMs(const std::string& v) {
-  std::smatch m;
-  static const std::regex kNum(R"(([0-9.]+)(us|ms|s))");
-  if (!std::regex_match(v, m, kNum)) return -1;
-  double x = std::stod(m[1]);
-  if (m[2] == "us") return x / 1000;
-  if (m[2] == "s") return x * 1000;
-  return x;
+// Lines of a tool's output (no std::regex: GCC 12 warns falsely on it in
+// sanitizer builds, and it is slow).
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t b = line.find_first_not_of(" \t");
+    out.push_back(b == std::string::npos ? "" : line.substr(b));
+  }
+  return out;
 }
 
-int64_t FindInt(const std::string& text, const std::regex& re, int group = 1) {
-  std::smatch m;
-  if (!std::regex_search(text, m, re)) return 0;
-  return std::stoll(m[group]);
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// "356.00us" | "1.23ms" | "2.00s" -> milliseconds; -1 when unparsable.
+double ToMs(const std::string& v) {
+  double x = 0;
+  char unit[8] = {0};
+  if (std::sscanf(v.c_str(), "%lf%7s", &x, unit) != 2) return -1;
+  std::string_view u(unit);
+  if (u == "us") return x / 1000;
+  if (u == "ms") return x;
+  if (u == "s") return x * 1000;
+  return -1;
 }
 
 }  // namespace
@@ -156,20 +172,27 @@ WrkResult RunWrk(const std::string& url, int connections, int seconds, int threa
   argv.push_back(url);
   WrkResult w;
   w.command = RunCommand(argv, std::chrono::milliseconds((seconds + 30) * 1000));
-  const std::string& out = w.command.out;
-  w.requests = FindInt(out, std::regex(R"((\d+) requests in)"));
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
-    w.requests_per_sec = std::stod(m[1]);
+  for (const std::string& line : Lines(w.command.out)) {
+    long long a = 0, b = 0, c = 0, d = 0;
+    double x = 0;
+    char value[32] = {0};
+    if (line.find(" requests in ") != std::string::npos &&
+        std::sscanf(line.c_str(), "%lld", &a) == 1) {
+      w.requests = a;
+    } else if (std::sscanf(line.c_str(), "Requests/sec: %lf", &x) == 1) {
+      w.requests_per_sec = x;
+    } else if (std::sscanf(line.c_str(), "Non-2xx or 3xx responses: %lld", &a) == 1) {
+      w.non_2xx_3xx = a;
+    } else if (std::sscanf(line.c_str(),
+                           "Socket errors: connect %lld, read %lld, write %lld, timeout %lld", &a,
+                           &b, &c, &d) == 4) {
+      w.socket_errors = a + b + c + d;
+    } else if (StartsWith(line, "50%") && std::sscanf(line.c_str(), "50%% %31s", value) == 1) {
+      w.p50_ms = ToMs(value);
+    } else if (StartsWith(line, "99%") && std::sscanf(line.c_str(), "99%% %31s", value) == 1) {
+      w.p99_ms = ToMs(value);
+    }
   }
-  w.non_2xx_3xx = FindInt(out, std::regex(R"(Non-2xx or 3xx responses: (\d+))"));
-  if (std::regex_search(
-          out, m,
-          std::regex(R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))"))) {
-    w.socket_errors = std::stoll(m[1]) + std::stoll(m[2]) + std::stoll(m[3]) + std::stoll(m[4]);
-  }
-  if (std::regex_search(out, m, std::regex(R"(\n\s+50%\s+(\S+))"))) w.p50_ms = ToMs(m[1]);
-  if (std::regex_search(out, m, std::regex(R"(\n\s+99%\s+(\S+))"))) w.p99_ms = ToMs(m[1]);
   return w;
 }
 
@@ -178,23 +201,26 @@ H2loadResult RunH2load(const std::vector<std::string>& args, std::chrono::millis
   argv.insert(argv.end(), args.begin(), args.end());
   H2loadResult h;
   h.command = RunCommand(argv, timeout);
-  const std::string& out = h.command.out;
-  std::smatch m;
-  if (std::regex_search(out, m,
-                        std::regex(R"(requests: (\d+) total, (\d+) started, (\d+) done, (\d+) )"
-                                   R"(succeeded, (\d+) failed, (\d+) errored, (\d+) timeout)"))) {
-    h.total = std::stoll(m[1]);
-    h.succeeded = std::stoll(m[4]);
-    h.failed = std::stoll(m[5]);
-    h.errored = std::stoll(m[6]);
-    h.timeout = std::stoll(m[7]);
-  }
-  if (std::regex_search(
-          out, m, std::regex(R"(status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx)"))) {
-    h.status_2xx = std::stoll(m[1]);
-    h.status_3xx = std::stoll(m[2]);
-    h.status_4xx = std::stoll(m[3]);
-    h.status_5xx = std::stoll(m[4]);
+  for (const std::string& line : Lines(h.command.out)) {
+    long long total = 0, started = 0, done = 0, ok = 0, failed = 0, errored = 0, timedout = 0;
+    if (std::sscanf(line.c_str(),
+                    "requests: %lld total, %lld started, %lld done, %lld succeeded, %lld failed, "
+                    "%lld errored, %lld timeout",
+                    &total, &started, &done, &ok, &failed, &errored, &timedout) == 7) {
+      h.total = total;
+      h.succeeded = ok;
+      h.failed = failed;
+      h.errored = errored;
+      h.timeout = timedout;
+    }
+    long long s2 = 0, s3 = 0, s4 = 0, s5 = 0;
+    if (std::sscanf(line.c_str(), "status codes: %lld 2xx, %lld 3xx, %lld 4xx, %lld 5xx", &s2, &s3,
+                    &s4, &s5) == 4) {
+      h.status_2xx = s2;
+      h.status_3xx = s3;
+      h.status_4xx = s4;
+      h.status_5xx = s5;
+    }
   }
   return h;
 }

@@ -252,6 +252,45 @@ bool RawClient::SendSlowly(std::string_view bytes, size_t piece, milliseconds ga
   return true;
 }
 
+namespace {
+
+// A window of the pattern starting at any offset: a period-aligned buffer
+// one period longer than the largest piece.
+std::string_view PatternWindow(uint64_t offset, size_t n) {
+  static const std::string kBuf = [] {
+    std::string b(4 * 1024 * 1024 + 251, '\0');
+    for (size_t i = 0; i < b.size(); ++i)
+      b[i] = static_cast<char>(i % 251);
+    return b;
+  }();
+  n = std::min(n, kBuf.size() - 251);
+  return std::string_view(kBuf).substr(static_cast<size_t>(offset % 251), n);
+}
+
+}  // namespace
+
+bool RawClient::SendPattern(uint64_t size, size_t piece) {
+  uint64_t sent = 0;
+  while (sent < size) {
+    auto window = PatternWindow(sent, static_cast<size_t>(std::min<uint64_t>(piece, size - sent)));
+    if (!Send(window)) return false;
+    sent += window.size();
+  }
+  return true;
+}
+
+bool RawClient::SendPatternChunked(uint64_t size, size_t piece) {
+  uint64_t sent = 0;
+  while (sent < size) {
+    auto window = PatternWindow(sent, static_cast<size_t>(std::min<uint64_t>(piece, size - sent)));
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%zx\r\n", window.size());
+    if (!Send(hex) || !Send(window) || !Send("\r\n")) return false;
+    sent += window.size();
+  }
+  return Send("0\r\n\r\n");
+}
+
 bool RawClient::Fill(Clock::time_point deadline) {
   if (eof_ || fd_ < 0) return false;
   pollfd p{fd_, POLLIN, 0};

@@ -86,6 +86,12 @@ class RawClient {
   bool Send(std::string_view bytes);
   // Sends in pieces of `piece` bytes with `gap` between them (slowloris, split reads).
   bool SendSlowly(std::string_view bytes, size_t piece, milliseconds gap);
+  // Streams `size` bytes of the upstream's body pattern (byte i = i % 251)
+  // without holding them: as is (after a Content-Length head), or as chunks
+  // of `piece` bytes followed by the last chunk (after a chunked head).
+  // Its SHA-256 is PatternSha256(size).
+  bool SendPattern(uint64_t size, size_t piece = 256 * 1024);
+  bool SendPatternChunked(uint64_t size, size_t piece = 256 * 1024);
   // Reads until the peer closes, or timeout; returns everything received
   // (including previously buffered bytes).
   std::string ReadAll(milliseconds timeout);

@@ -24,6 +24,9 @@ extern char** environ;
 #ifndef GH_UPSTREAM_PY_DEFAULT
 #define GH_UPSTREAM_PY_DEFAULT ""
 #endif
+#ifndef GH_GATEHOUSE_BIN_DEFAULT
+#define GH_GATEHOUSE_BIN_DEFAULT ""
+#endif
 
 namespace gh::test {
 namespace {
@@ -47,6 +50,10 @@ void InstallHandlersOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
     signal(SIGPIPE, SIG_IGN);
+    // Test traffic is loopback only: never let a client go through a proxy
+    // named in the environment.
+    setenv("no_proxy", "*", 1);
+    setenv("NO_PROXY", "*", 1);
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
       struct sigaction sa {};
       sa.sa_handler = KillChildrenAndReraise;
@@ -142,7 +149,7 @@ std::string EnvOr(const char* name, std::string_view fallback) {
 }
 
 std::string GatehouseBin() {
-  std::string bin = EnvOr("GATEHOUSE_BIN", "");
+  std::string bin = EnvOr("GATEHOUSE_BIN", GH_GATEHOUSE_BIN_DEFAULT);
   if (bin.empty()) throw HarnessError("GATEHOUSE_BIN is not set (run through `meson test`)");
   return bin;
 }
@@ -423,11 +430,10 @@ CurlResult Curl(const std::vector<std::string>& args, milliseconds timeout) {
   TempDir dir;
   std::string body_path = dir.File("body");
   std::string head_path = dir.File("headers");
-  std::vector<std::string> argv = {"curl",       "-sS",
-                                   "--max-time", std::to_string(timeout.count() / 1000.0),
-                                   "-o",         body_path,
-                                   "-D",         head_path,
-                                   "-w",         "%{http_code} %{http_version}"};
+  std::vector<std::string> argv = {"curl", "-sS", "--noproxy", "*"};
+  argv.insert(argv.end(), {"--max-time", std::to_string(timeout.count() / 1000.0)});
+  argv.insert(argv.end(), {"-o", body_path, "-D", head_path});
+  argv.insert(argv.end(), {"-w", "%{http_code} %{http_version}"});
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions po;
   po.output_dir = dir.path();

@@ -48,8 +48,9 @@ void WriteFile(const std::string& path, std::string_view content);
 // Whole file, or "" when it does not exist.
 std::string ReadFile(const std::string& path);
 
-// Environment helpers. GatehouseBin(): $GATEHOUSE_BIN. UpstreamPy(): $UPSTREAM_PY,
-// else the source path compiled into the harness. Python(): /usr/bin/python3.
+// Environment helpers. GatehouseBin(): $GATEHOUSE_BIN, UpstreamPy(): $UPSTREAM_PY,
+// each else the path of this build compiled into the harness (so the test
+// binary also runs by hand). Python(): $GH_PYTHON or /usr/bin/python3.
 std::string EnvOr(const char* name, std::string_view fallback);
 std::string GatehouseBin();
 std::string UpstreamPy();

@@ -28,14 +28,19 @@ TEST(SelectPoolProtocol, ClusterClientAndUpgrades) {
   h2.protocol = "HTTP/2";
   RequestHead ws = h2;
   ws.upgrade = "websocket";
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kHttp1, h2), PoolProtocol::kHttp1);
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2c, h1), PoolProtocol::kHttp2);
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2, h1), PoolProtocol::kHttp2);
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, h1), PoolProtocol::kHttp1);
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, h2), PoolProtocol::kHttp2);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kHttp1, false, h2), PoolProtocol::kHttp1);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2c, false, h1), PoolProtocol::kHttp2);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2, false, h1), PoolProtocol::kHttp2);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, false, h1), PoolProtocol::kHttp1);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, false, h2), PoolProtocol::kHttp2);
   // WebSocket (also from h2 extended CONNECT) goes upstream as an HTTP/1.1 upgrade.
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2c, ws), PoolProtocol::kHttp1);
-  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, ws), PoolProtocol::kHttp1);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2c, false, ws), PoolProtocol::kHttp1);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, false, ws), PoolProtocol::kHttp1);
+  // Over TLS the ALPN offer decides: only an h2 cluster offers "h2".
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2, true, h1), PoolProtocol::kHttp2);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kSameAsClient, true, h2), PoolProtocol::kHttp1);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kHttp1, true, h2), PoolProtocol::kHttp1);
+  EXPECT_EQ(SelectPoolProtocol(UpstreamProtocol::kH2, true, ws), PoolProtocol::kHttp1);
 }
 
 }  // namespace

@@ -109,6 +109,20 @@ TEST(Random, WeightedDistribution) {
   EXPECT_NEAR(counts[1] / 40000.0, 0.75, 0.02);
 }
 
+TEST(LeastRequest, LargeClustersUsePowerOfTwoChoices) {
+  Cluster c = MakeCluster(LbPolicy::kLeastRequest, std::vector<uint32_t>(16, 1));
+  auto lb = CreateLoadBalancer(c);
+  FastRandom rng(9);
+  std::vector<uint32_t> active(16, 0);
+  active[0] = 50;  // the busy one loses every comparison it is part of
+  PickContext ctx;
+  ctx.active_requests = active;
+  auto counts = Count(*lb, ctx, 16, 16000, rng);
+  // Endpoint 0 wins only when both draws hit it: about 1/256.
+  EXPECT_LT(counts[0], 16000 / 100);
+  EXPECT_GT(counts[1], 16000 / 32);
+}
+
 TEST(LeastRequest, PrefersLessLoadedEndpoint) {
   Cluster c = MakeCluster(LbPolicy::kLeastRequest, {1, 1});
   auto lb = CreateLoadBalancer(c);
@@ -117,8 +131,8 @@ TEST(LeastRequest, PrefersLessLoadedEndpoint) {
   PickContext ctx;
   ctx.active_requests = active;
   auto counts = Count(*lb, ctx, 2, 1000, rng);
-  // Endpoint 0 only wins when both candidates are endpoint 0 (~25%).
-  EXPECT_NEAR(counts[1] / 1000.0, 0.75, 0.06);
+  // Small clusters get an exact scan: the idle endpoint always wins.
+  EXPECT_EQ(counts[1], 1000);
   const uint32_t equal[] = {0, 0};
   ctx.active_requests = equal;
   counts = Count(*lb, ctx, 2, 10000, rng);

@@ -170,5 +170,17 @@ TEST(ServerSelect, MisdirectedOnlyWhenAnotherServerOwnsTheHost) {
   EXPECT_TRUE(ServerCoversHost(l.servers[1], "y.b.com:8443"));
 }
 
+TEST(ServerSelect, MisdirectedWhenCoalescedOntoAWildcardServer) {
+  Listener l;
+  Server exact, wild;
+  exact.hosts = {"shop.example.com"};
+  wild.hosts = {"*.example.com"};
+  l.servers = {exact, wild};
+  // A browser reuses the *.example.com connection for shop.example.com.
+  EXPECT_TRUE(OtherServerCovers(l, &l.servers[1], "shop.example.com"));
+  EXPECT_FALSE(OtherServerCovers(l, &l.servers[1], "news.example.com"));
+  EXPECT_FALSE(OtherServerCovers(l, &l.servers[0], "shop.example.com"));
+}
+
 }  // namespace
 }  // namespace gh::routing

@@ -1,1 +1,0 @@
-// OpenSSL: contexts, TLS over buffers, SNI, SPIFFE, the CA library.
