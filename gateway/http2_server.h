@@ -1,7 +1,8 @@
-// Downstream HTTP/2 codec for one client connection (h2c prior knowledge
-// now, ALPN "h2" once TLS is wired: the session only sees plaintext bytes
-// from OnData and writes through Connection::Write). Each stream maps onto a
-// StreamHandler (the proxy) exactly as an HTTP/1.1 request does.
+// Downstream HTTP/2 codec for one client connection: h2c with prior
+// knowledge on plain listeners (ProtocolSniffer) and ALPN "h2" on HTTPS ones
+// (TlsAcceptor); the session only sees plaintext from OnData and writes
+// through Connection::Write. Each stream maps onto a StreamHandler (the
+// proxy) exactly as an HTTP/1.1 request does.
 //
 // Flow control (see http2_session.h): a stream's receive window opens only
 // as the proxy takes its bytes while not read-disabled; response bodies wait
