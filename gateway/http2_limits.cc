@@ -132,6 +132,16 @@ Http2Violation Http2FloodGuard::OnFrameHeader(uint8_t type, uint8_t flags, size_
   }
 }
 
+Http2Violation Http2FloodGuard::OnPrematureReset() {
+  ++premature_resets_;
+  if (limits_.premature_reset_min_streams != 0 &&
+      streams_opened_ >= limits_.premature_reset_min_streams &&
+      premature_resets_ * 2 > streams_opened_) {
+    return Http2Violation::kRapidReset;
+  }
+  return Http2Violation::kNone;
+}
+
 Http2Violation Http2FloodGuard::OnPeerStreamError(uint64_t now_ms) {
   return stream_errors_.Consume(now_ms) ? Http2Violation::kNone : Http2Violation::kStreamErrorFlood;
 }

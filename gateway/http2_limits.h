@@ -65,6 +65,10 @@ struct Http2FloodLimits {
   uint32_t max_consecutive_empty_frames = 1;  // 0: off
   uint32_t priority_frames_per_stream = 100;
   uint32_t window_updates_per_data_frame = 10;
+  // Rapid reset by ratio (Envoy's premature-reset check): once this many
+  // streams were opened, more than half of them reset by the client before
+  // their response started ends the connection. 0: off.
+  uint32_t premature_reset_min_streams = 100;
 
   static Http2FloodLimits FromSettings(const routing::ProxySettings& proxy);
 };
@@ -94,6 +98,8 @@ class Http2FloodGuard {
   void OnDataFrameSent() { ++data_frames_sent_; }
   // The peer's frame was malformed and cost it a stream (RST by us).
   Http2Violation OnPeerStreamError(uint64_t now_ms);
+  // The client reset a stream before its response started.
+  Http2Violation OnPrematureReset();
 
   uint64_t streams_opened() const { return streams_opened_; }
 
@@ -107,6 +113,7 @@ class Http2FloodGuard {
   uint64_t streams_opened_ = 0;
   uint64_t data_frames_sent_ = 0;
   uint64_t priority_frames_ = 0;
+  uint64_t premature_resets_ = 0;
   uint64_t window_updates_ = 0;
 };
 

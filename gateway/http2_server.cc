@@ -553,7 +553,16 @@ int Http2ServerConnection::OnFrameRecv(nghttp2_session* session, const nghttp2_f
     }
     case NGHTTP2_RST_STREAM: {
       Stream* stream = self->FindStream(frame->hd.stream_id);
-      if (stream != nullptr) stream->rst_received_ = true;
+      if (stream == nullptr) return 0;
+      stream->rst_received_ = true;
+      if (!stream->response_started_ && self->pending_violation_ == Http2Violation::kNone) {
+        const Http2Violation violation = self->guard_.OnPrematureReset();
+        if (violation != Http2Violation::kNone) {
+          self->pending_violation_ = violation;
+          self->pending_error_code_ = NGHTTP2_ENHANCE_YOUR_CALM;
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+      }
       return 0;
     }
     default:

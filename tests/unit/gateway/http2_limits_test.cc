@@ -120,6 +120,34 @@ TEST(Http2FloodGuard, WindowUpdatesScaleWithDataSent) {
             Http2Violation::kWindowUpdateFlood);
 }
 
+TEST(Http2FloodGuard, PrematureResetsByRatio) {
+  Http2FloodLimits limits = SmallLimits();
+  limits.premature_reset_min_streams = 10;
+  Http2FloodGuard guard(limits);
+  // Below the minimum stream count resets are only counted.
+  for (int i = 0; i < 9; ++i) {
+    guard.OnStreamOpened();
+    ASSERT_EQ(guard.OnPrematureReset(), Http2Violation::kNone) << i;
+  }
+  guard.OnStreamOpened();
+  EXPECT_EQ(guard.OnPrematureReset(), Http2Violation::kRapidReset);
+
+  // A client that cancels some of its streams (a third here) is fine.
+  Http2FloodGuard browser(limits);
+  for (int i = 0; i < 300; ++i) {
+    browser.OnStreamOpened();
+    if (i % 3 == 0) {
+      ASSERT_EQ(browser.OnPrematureReset(), Http2Violation::kNone) << i;
+    }
+  }
+  limits.premature_reset_min_streams = 0;
+  Http2FloodGuard off(limits);
+  for (int i = 0; i < 50; ++i) {
+    off.OnStreamOpened();
+    ASSERT_EQ(off.OnPrematureReset(), Http2Violation::kNone);
+  }
+}
+
 TEST(Http2FloodGuard, PeerStreamErrors) {
   Http2FloodGuard guard(SmallLimits());
   EXPECT_EQ(guard.OnPeerStreamError(0), Http2Violation::kNone);
