@@ -192,7 +192,9 @@ uint64_t ClusterFingerprint(const routing::Cluster& c) {
 
 class Compiler {
  public:
-  Compiler(const Resources& r, DiagnosticSink& sink) : r_(r), sink_(sink) {}
+  // Takes the resources by reference and releases per-route IR once it is
+  // compiled, so the IR and the compiled tables are not both held in full.
+  Compiler(Resources& r, DiagnosticSink& sink) : r_(r), sink_(sink) {}
 
   void Run(routing::Config& out) {
     out.proxy = r_.proxy;
@@ -422,9 +424,18 @@ class Compiler {
     return true;
   }
 
-  // Resolves a destination to a cluster index; reports what is wrong.
-  std::optional<uint32_t> ResolveDestination(const DestinationSpec& d) {
-    if (d.host.empty()) return std::nullopt;
+  static Where Pathed(Where w, std::string path) {
+    w.path = std::move(path);
+    return w;
+  }
+
+  // Resolves a destination to a cluster index; reports what is wrong at
+  // `path` (the IR keeps only positions).
+  std::optional<uint32_t> ResolveDestination(const DestinationSpec& spec, const std::string& path) {
+    if (spec.host.empty()) return std::nullopt;
+    DestinationSpec d_with_path = spec;
+    d_with_path.where.path = path;
+    const DestinationSpec& d = d_with_path;
     auto svc = services_.find(d.host);
     if (svc == services_.end()) {
       std::vector<std::string> known;
@@ -505,10 +516,13 @@ class Compiler {
   std::vector<routing::Destination> CompileDestinations(
       const std::vector<RouteDestinationSpec>& route, const Where& where, uint64_t& total) {
     std::vector<routing::Destination> out;
+    out.reserve(route.size());
     total = 0;
     bool resolved = true;
-    for (const RouteDestinationSpec& d : route) {
-      const auto cluster = ResolveDestination(d.destination);
+    for (size_t k = 0; k < route.size(); ++k) {
+      const RouteDestinationSpec& d = route[k];
+      const auto cluster = ResolveDestination(
+          d.destination, where.path + ".route[" + std::to_string(k) + "].destination");
       if (!cluster) {
         resolved = false;
         continue;
@@ -516,8 +530,8 @@ class Compiler {
       routing::Destination dest;
       dest.cluster = *cluster;
       dest.weight = d.weight.value_or(route.size() == 1 ? 100 : 0);
-      dest.request_headers = d.request_headers;
-      dest.response_headers = d.response_headers;
+      if (d.request_headers) dest.request_headers = *d.request_headers;
+      if (d.response_headers) dest.response_headers = *d.response_headers;
       dest.authority = d.authority;
       if (dest.weight == 0) continue;  // dropped when others exist; total checked below
       total += dest.weight;
@@ -539,34 +553,57 @@ class Compiler {
     return r;
   }
 
+  static std::string RulePath(const VirtualServiceSpec& vs, uint32_t index) {
+    return vs.where.path + ".http[" + std::to_string(index) + "]";
+  }
+
+  // What later phases still read of a compiled rule: name, matches, where.
+  static void ReleaseCompiled(HttpRouteSpec& spent) {
+    std::vector<RouteDestinationSpec>().swap(spent.route);
+    std::vector<MirrorSpec>().swap(spent.mirrors);
+    spent.redirect.reset();
+    spent.rewrite.reset();
+    spent.request_headers.reset();
+    spent.response_headers.reset();
+    spent.retries.reset();
+    spent.fault.reset();
+    spent.cors.reset();
+  }
+
   CompiledHttpRule CompileHttpRule(const VirtualServiceSpec& vs, const HttpRouteSpec& rule,
                                    uint32_t index) {
     CompiledHttpRule out;
     out.spec = &rule;
+    const std::string rule_path = RulePath(vs, index);
+    const Where rule_where = Pathed(rule.where, rule_path);
     routing::Route base;
     base.name = rule.name.empty() ? vs.name + "." + std::to_string(index) : rule.name;
     base.virtual_service = vs.ns + "/" + vs.name;
     base.rule_index = index;
     if (!rule.route.empty()) {
       routing::ForwardAction fwd;
-      fwd.destinations = CompileDestinations(rule.route, rule.where, fwd.total_weight);
+      fwd.destinations = CompileDestinations(rule.route, rule_where, fwd.total_weight);
       base.action = std::move(fwd);
     } else if (rule.redirect) {
       base.action = *rule.redirect;
     } else if (rule.direct_response) {
       base.action = *rule.direct_response;
     }
-    base.request_headers = rule.request_headers;
-    base.response_headers = rule.response_headers;
-    base.rewrite = rule.rewrite;
+    if (rule.request_headers) base.request_headers = *rule.request_headers;
+    if (rule.response_headers) base.response_headers = *rule.response_headers;
+    if (rule.rewrite) base.rewrite = *rule.rewrite;
     if (rule.header_authority) base.rewrite.authority = AsciiLowered(*rule.header_authority);
     base.timeout = rule.timeout;
-    base.retries = rule.retries.value_or(DefaultRetries());
+    base.retries = rule.retries ? *rule.retries : DefaultRetries();
     if (rule.retries && rule.retries->per_try_timeout.count() == 0)
       base.retries.per_try_timeout = rule.timeout;
     base.fault = rule.fault;
-    for (const MirrorSpec& m : rule.mirrors) {
-      if (auto cluster = ResolveDestination(m.destination))
+    for (size_t k = 0; k < rule.mirrors.size(); ++k) {
+      const MirrorSpec& m = rule.mirrors[k];
+      const std::string path = rule.mirrors_list
+                                   ? rule_path + ".mirrors[" + std::to_string(k) + "].destination"
+                                   : rule_path + ".mirror";
+      if (auto cluster = ResolveDestination(m.destination, path))
         base.mirrors.push_back({*cluster, m.percent});
     }
     base.cors = rule.cors;
@@ -588,8 +625,9 @@ class Compiler {
           !match.uri || match.uri->kind() == routing::StringMatcher::Kind::kPrefix;
       route->matched_prefix = !match.uri ? "/" : route->prefix_match ? match.uri->value() : "";
       if (rule.redirect && rule.redirect->prefix_rewrite && !(match.uri && route->prefix_match)) {
-        sink_.Error(m ? m->where : rule.where,
-                    "redirect.prefix_rewrite needs a uri prefix match in every match entry");
+        sink_.Error(
+            m ? Pathed(m->where, rule_path + ".match[" + std::to_string(j) + "]") : rule_where,
+            "redirect.prefix_rewrite needs a uri prefix match in every match entry");
       }
       out.entries.push_back({std::move(match), std::move(route)});
       out.matches.push_back(m);
@@ -604,7 +642,10 @@ class Compiler {
     route->name = vs.name + (tls ? ".tls." : ".tcp.") + std::to_string(index);
     route->virtual_service = vs.ns + "/" + vs.name;
     route->rule_index = index;
-    route->destinations = CompileDestinations(rule.route, rule.where, route->total_weight);
+    route->destinations = CompileDestinations(
+        rule.route,
+        Pathed(rule.where, vs.where.path + (tls ? ".tls[" : ".tcp[") + std::to_string(index) + "]"),
+        route->total_weight);
     for (const L4MatchSpec& m : rule.matches) {
       for (const std::string& sni : m.sni_hosts) {
         const bool inside = std::any_of(vs.hosts.begin(), vs.hosts.end(), [&](const auto& h) {
@@ -640,6 +681,7 @@ class Compiler {
           for (const std::string& g : m.gateways)
             ResolveGateway(g, vs.ns, m.where);
         }
+        ReleaseCompiled(r_.virtual_services[v].http[i]);
       }
       for (uint32_t i = 0; i < vs.tcp.size(); ++i)
         c.tcp.push_back(CompileL4Rule(vs, vs.tcp[i], i, false));
@@ -743,28 +785,31 @@ class Compiler {
         const std::string key = shadowed.virtual_service + "#" + shadowed.name + "#" +
                                 std::to_string(shadowed.match_index) + "#" + by.name;
         if (!shadow_reported_.insert(key).second) continue;
-        const Where* w = RouteWhere(shadowed);
-        sink_.Warning(w ? *w : Where{}, "route " + Quoted(shadowed.name) + " of virtual_service " +
-                                            Quoted(shadowed.virtual_service) +
-                                            " never matches in virtual host " + Quoted(vh.name) +
-                                            ": it is shadowed by the catch-all route " +
-                                            Quoted(by.name) + " of " + Quoted(by.virtual_service));
+        sink_.Warning(RouteWhere(shadowed),
+                      "route " + Quoted(shadowed.name) + " of virtual_service " +
+                          Quoted(shadowed.virtual_service) + " never matches in virtual host " +
+                          Quoted(vh.name) + ": it is shadowed by the catch-all route " +
+                          Quoted(by.name) + " of " + Quoted(by.virtual_service));
       }
       vh.routes.resize(i + 1);
       break;
     }
   }
 
-  const Where* RouteWhere(const routing::Route& route) {
+  Where RouteWhere(const routing::Route& route) {
     for (const CompiledVs& c : vss_) {
       if (c.spec->ns + "/" + c.spec->name != route.virtual_service) continue;
-      if (route.rule_index >= c.http.size()) return nullptr;
+      if (route.rule_index >= c.http.size()) return Where{};
       const CompiledHttpRule& rule = c.http[route.rule_index];
-      const HttpMatchSpec* m =
-          route.match_index < rule.matches.size() ? rule.matches[route.match_index] : nullptr;
-      return m ? &m->where : &rule.spec->where;
+      const std::string rule_path = RulePath(*c.spec, route.rule_index);
+      const HttpMatchSpec* m = nullptr;
+      for (size_t j = 0; j < rule.entries.size(); ++j) {
+        if (rule.entries[j].route->match_index == route.match_index) m = rule.matches[j];
+      }
+      if (m == nullptr) return Pathed(rule.spec->where, rule_path);
+      return Pathed(m->where, rule_path + ".match[" + std::to_string(route.match_index) + "]");
     }
-    return nullptr;
+    return Where{};
   }
 
   std::shared_ptr<const routing::HttpRouteTable> BuildHttpTable(
@@ -1033,7 +1078,7 @@ class Compiler {
     }
   }
 
-  const Resources& r_;
+  Resources& r_;
   DiagnosticSink& sink_;
   std::map<std::string, ServiceRef> services_;
   std::map<std::string, const DestinationRuleSpec*> rules_;
@@ -1066,6 +1111,7 @@ CompileResult Compile(const std::vector<SourceFile>& files) {
   DiagnosticSink sink(names);
   Resources resources;
   std::map<std::string, Where> seen_process;
+  routing::MatcherCache cache;
   for (uint32_t i = 0; i < files.size(); ++i) {
     toml::table root;
     try {
@@ -1078,7 +1124,7 @@ CompileResult Compile(const std::vector<SourceFile>& files) {
       sink.Error(w, "TOML syntax: " + std::string(e.description()));
       continue;
     }
-    DecodeFile(root, i, resources, seen_process, sink);
+    DecodeFile(root, i, resources, seen_process, sink, cache);
   }
   auto config = std::make_shared<routing::Config>();
   // Cross-resource checks run even after local errors so that every mistake

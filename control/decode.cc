@@ -163,9 +163,10 @@ std::shared_ptr<const StringMatcher> DecodeStringMatch(Obj o, bool allow_present
   const auto prefix = o.Str("prefix");
   const auto regex = o.Str("regex");
   o.Finish();
+  routing::MatcherCache& cache = o.cache();
   const int count = (exact ? 1 : 0) + (prefix ? 1 : 0) + (regex ? 1 : 0);
   if (count == 0) {
-    if (allow_present) return StringMatcher::Present();
+    if (allow_present) return cache.Present();
     o.sink().Error(o.where(), "a string match needs one of \"exact\", \"prefix\" or \"regex\"");
     return nullptr;
   }
@@ -174,21 +175,21 @@ std::shared_ptr<const StringMatcher> DecodeStringMatch(Obj o, bool allow_present
                    "a string match takes only one of \"exact\", \"prefix\" or \"regex\"");
     return nullptr;
   }
-  if (exact) return StringMatcher::Exact(*exact, ignore_case);
+  if (exact) return cache.Exact(*exact, ignore_case);
   if (prefix) {
     if (prefix->empty() && !allow_empty_prefix) {
       o.sink().Error(o.At("prefix"), "\"prefix\" must not be empty");
       return nullptr;
     }
-    return StringMatcher::Prefix(*prefix, ignore_case);
+    return cache.Prefix(*prefix, ignore_case);
   }
   if (regex->empty()) {
     o.sink().Error(o.At("regex"), "\"regex\" must not be empty");
     return nullptr;
   }
   // Istio: a header regex of "*" means "present".
-  if (allow_present && *regex == "*") return StringMatcher::Present();
-  auto compiled = StringMatcher::Regex(*regex);
+  if (allow_present && *regex == "*") return cache.Present();
+  auto compiled = cache.Regex(*regex);
   if (!compiled) {
     o.sink().Error(o.At("regex"), compiled.error().message);
     return nullptr;
@@ -272,7 +273,7 @@ std::optional<double> DecodePercent(Obj& o, std::string_view key) {
 
 DestinationSpec DecodeDestination(Obj o) {
   DestinationSpec d;
-  d.where = o.where();
+  d.where = o.position();
   if (auto h = o.Str("host", true)) d.host = AsciiLowered(*h);
   if (auto s = o.Str("subset")) d.subset = *s;
   if (auto p = o.Table("port")) {
@@ -289,12 +290,14 @@ DestinationSpec DecodeDestination(Obj o) {
 
 RouteDestinationSpec DecodeRouteDestination(Obj o, bool http) {
   RouteDestinationSpec r;
-  r.where = o.where();
   if (auto d = o.Table("destination", true)) r.destination = DecodeDestination(std::move(*d));
   if (auto w = o.Int("weight", 0, 1'000'000)) r.weight = static_cast<uint32_t>(*w);
   if (http) {
-    if (auto h = o.Table("headers"))
-      DecodeHeaders(std::move(*h), r.request_headers, r.response_headers, r.authority);
+    if (auto h = o.Table("headers")) {
+      r.request_headers = std::make_unique<routing::HeaderOps>();
+      r.response_headers = std::make_unique<routing::HeaderOps>();
+      DecodeHeaders(std::move(*h), *r.request_headers, *r.response_headers, r.authority);
+    }
   }
   o.Finish();
   return r;
@@ -493,6 +496,7 @@ void DecodeGateway(Obj o, std::vector<GatewaySpec>& out) {
     o.Finish();
     return;
   }
+  g.where = o.where();  // with the name-based path
   o.IgnoreWithWarning("selector", "every Gatehouse instance runs every gateway");
   for (Obj& s : o.Tables("servers", true))
     g.servers.push_back(DecodeServer(std::move(s), g.ns));
@@ -506,7 +510,7 @@ void DecodeGateway(Obj o, std::vector<GatewaySpec>& out) {
 
 HttpMatchSpec DecodeHttpMatch(Obj o) {
   HttpMatchSpec m;
-  m.where = o.where();
+  m.where = o.position();
   const size_t errors_before = o.sink().error_count();
   if (auto n = o.Str("name")) m.name = *n;
   const bool ignore_case = o.Bool("ignore_uri_case").value_or(false);
@@ -789,7 +793,7 @@ routing::CorsPolicy DecodeCors(Obj o) {
       c.allow_origins.push_back(std::move(matcher));
   }
   for (const std::string& origin : o.Strings("allow_origin")) {
-    c.allow_origins.push_back(StringMatcher::Exact(origin));
+    c.allow_origins.push_back(o.cache().Exact(origin));
   }
   if (o.Has("allow_origin"))
     o.sink().Warning(o.At("allow_origin"), "\"allow_origin\" is deprecated; use allow_origins");
@@ -817,20 +821,26 @@ routing::CorsPolicy DecodeCors(Obj o) {
 
 HttpRouteSpec DecodeHttpRoute(Obj o) {
   HttpRouteSpec r;
-  r.where = o.where();
+  r.where = o.position();
   if (auto n = o.Str("name")) r.name = *n;
-  for (Obj& m : o.Tables("match"))
+  auto matches = o.Tables("match");
+  r.matches.reserve(matches.size());
+  for (Obj& m : matches)
     r.matches.push_back(DecodeHttpMatch(std::move(m)));
-  for (Obj& d : o.Tables("route"))
+  auto route = o.Tables("route");
+  r.route.reserve(route.size());
+  for (Obj& d : route)
     r.route.push_back(DecodeRouteDestination(std::move(d), true));
-  if (auto t = o.Table("redirect")) r.redirect = DecodeRedirect(std::move(*t));
+  if (auto t = o.Table("redirect"))
+    r.redirect = std::make_unique<routing::RedirectAction>(DecodeRedirect(std::move(*t)));
   if (auto t = o.Table("direct_response")) r.direct_response = DecodeDirectResponse(std::move(*t));
   o.Unsupported("delegate", "write the delegate's routes into this virtual service");
   bool has_rewrite = false;
   if (auto t = o.Table("rewrite")) {
     has_rewrite = true;
-    if (auto v = t->Str("uri")) r.rewrite.uri = *v;
-    if (auto v = t->Str("authority")) r.rewrite.authority = AsciiLowered(*v);
+    r.rewrite = std::make_unique<routing::Rewrite>();
+    if (auto v = t->Str("uri")) r.rewrite->uri = *v;
+    if (auto v = t->Str("authority")) r.rewrite->authority = AsciiLowered(*v);
     if (auto rr = t->Table("uri_regex_rewrite")) {
       const auto match = rr->Str("match", true);
       const auto sub = rr->Str("rewrite", true);
@@ -846,24 +856,29 @@ HttpRouteSpec DecodeHttpRoute(Obj o) {
           std::string why;
           if (sub && !re->CheckRewriteString(*sub, &why))
             rr->sink().Error(rr->At("rewrite"), "invalid rewrite: " + why);
-          r.rewrite.uri_regex = std::move(re);
+          r.rewrite->uri_regex = std::move(re);
         }
       }
-      if (sub) r.rewrite.uri_regex_substitution = *sub;
+      if (sub) r.rewrite->uri_regex_substitution = *sub;
       rr->Finish();
     }
-    if (r.rewrite.uri && r.rewrite.uri_regex)
+    if (r.rewrite->uri && r.rewrite->uri_regex)
       t->sink().Error(t->where(), "rewrite takes \"uri\" or \"uri_regex_rewrite\", not both");
     t->Finish();
   }
-  if (auto t = o.Table("headers"))
-    DecodeHeaders(std::move(*t), r.request_headers, r.response_headers, r.header_authority);
+  if (auto t = o.Table("headers")) {
+    r.request_headers = std::make_unique<routing::HeaderOps>();
+    r.response_headers = std::make_unique<routing::HeaderOps>();
+    DecodeHeaders(std::move(*t), *r.request_headers, *r.response_headers, r.header_authority);
+  }
   if (auto t = o.Duration("timeout", Millis(1))) r.timeout = *t;
-  if (auto t = o.Table("retries")) r.retries = DecodeRetries(std::move(*t));
-  if (auto t = o.Table("fault")) r.fault = DecodeFault(std::move(*t));
+  if (auto t = o.Table("retries"))
+    r.retries = std::make_unique<routing::RetryPolicy>(DecodeRetries(std::move(*t)));
+  if (auto t = o.Table("fault"))
+    r.fault = std::make_shared<const routing::Fault>(DecodeFault(std::move(*t)));
   if (auto t = o.Table("mirror")) {
     MirrorSpec m;
-    m.where = t->where();
+    m.where = t->position();
     m.destination = DecodeDestination(std::move(*t));
     if (auto p = DecodePercent(o, "mirror_percentage")) m.percent = *p;
     if (auto p = o.Int("mirror_percent", 0, 100)) {
@@ -884,14 +899,16 @@ HttpRouteSpec DecodeHttpRoute(Obj o) {
       t.Finish();
       break;
     }
+    r.mirrors_list = true;
     MirrorSpec m;
-    m.where = t.where();
+    m.where = t.position();
     if (auto d = t.Table("destination", true)) m.destination = DecodeDestination(std::move(*d));
     if (auto p = DecodePercent(t, "percentage")) m.percent = *p;
     t.Finish();
     r.mirrors.push_back(std::move(m));
   }
-  if (auto t = o.Table("cors_policy")) r.cors = DecodeCors(std::move(*t));
+  if (auto t = o.Table("cors_policy"))
+    r.cors = std::make_shared<const routing::CorsPolicy>(DecodeCors(std::move(*t)));
   // Gatehouse extension: per-route request body cap (0: the [proxy] default).
   if (auto v = o.Int("max_request_body_bytes", 0, INT64_MAX))
     r.max_request_body_bytes = static_cast<uint64_t>(*v);
@@ -914,7 +931,7 @@ HttpRouteSpec DecodeHttpRoute(Obj o) {
     o.sink().Error(o.At("fault"), "\"fault\" cannot be combined with redirect or direct_response");
   if ((r.redirect || r.direct_response) && !r.mirrors.empty())
     o.sink().Error(o.where(), "mirrors need a \"route\" action");
-  if (r.rewrite.authority && r.header_authority)
+  if (r.rewrite && r.rewrite->authority && r.header_authority)
     o.sink().Error(o.where(),
                    "the authority is rewritten twice: in rewrite.authority and in a "
                    ":authority/host header");
@@ -974,6 +991,7 @@ void DecodeVirtualService(Obj o, std::vector<VirtualServiceSpec>& out) {
     o.Finish();
     return;
   }
+  v.where = o.where();  // with the name-based path
   const auto hosts = o.Strings("hosts", &v.host_where);
   std::set<std::string> seen;
   for (size_t i = 0; i < hosts.size(); ++i) {
@@ -1000,7 +1018,9 @@ void DecodeVirtualService(Obj o, std::vector<VirtualServiceSpec>& out) {
   }
   if (hosts.empty()) o.sink().Error(o.At("hosts"), "a virtual service needs at least one host");
   v.gateways = o.Strings("gateways", &v.gateway_where);
-  for (Obj& r : o.Tables("http"))
+  auto http = o.Tables("http");
+  v.http.reserve(http.size());
+  for (Obj& r : http)
     v.http.push_back(DecodeHttpRoute(std::move(r)));
   for (Obj& r : o.Tables("tcp"))
     v.tcp.push_back(DecodeL4Route(std::move(r), false));
@@ -1025,6 +1045,7 @@ void DecodeServiceEntry(Obj o, std::vector<ServiceEntrySpec>& out) {
     o.Finish();
     return;
   }
+  s.where = o.where();  // with the name-based path
   const auto hosts = o.Strings("hosts", &s.host_where);
   if (hosts.empty()) o.sink().Error(o.At("hosts"), "a service entry needs at least one host");
   if (hosts.size() > 256) o.sink().Error(o.At("hosts"), "at most 256 hosts are allowed");
@@ -1310,6 +1331,7 @@ void DecodeDestinationRule(Obj o, std::vector<DestinationRuleSpec>& out) {
     o.Finish();
     return;
   }
+  d.where = o.where();  // with the name-based path
   if (auto h = o.Str("host", true)) {
     d.host = AsciiLowered(*h);
     const std::string why = routing::ValidateHostPattern(d.host, true);
@@ -1339,8 +1361,9 @@ void DecodeDestinationRule(Obj o, std::vector<DestinationRuleSpec>& out) {
 }  // namespace
 
 void DecodeFile(const toml::table& root, uint32_t file, Resources& out,
-                std::map<std::string, Where>& seen_process, DiagnosticSink& sink) {
-  Obj top(root, file, "", sink);
+                std::map<std::string, Where>& seen_process, DiagnosticSink& sink,
+                routing::MatcherCache& cache) {
+  Obj top(root, file, sink, cache);
   auto process = [&](const char* key, auto&& decode) {
     if (!top.Has(key)) return;
     const Where w = top.At(key);

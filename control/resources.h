@@ -60,12 +60,14 @@ struct DestinationSpec {
   Where where;
 };
 
+// Per-route IR keeps positions only (no key path): the compiler rebuilds the
+// path from indices when it reports something, so 100 000 routes do not
+// carry 400 000 path strings.
 struct RouteDestinationSpec {
   DestinationSpec destination;
   std::optional<uint32_t> weight;
-  routing::HeaderOps request_headers, response_headers;
+  std::unique_ptr<routing::HeaderOps> request_headers, response_headers;  // null: none
   std::optional<std::string> authority;  // from a request `:authority`/`host` header op
-  Where where;
 };
 
 struct HttpMatchSpec {
@@ -83,22 +85,24 @@ struct MirrorSpec {
   Where where;
 };
 
+// Optional parts are heap-allocated only when present: most routes have none.
 struct HttpRouteSpec {
   std::string name;
   std::vector<HttpMatchSpec> matches;  // empty: match everything
   std::vector<RouteDestinationSpec> route;
-  std::optional<routing::RedirectAction> redirect;
+  std::unique_ptr<routing::RedirectAction> redirect;
   std::optional<routing::DirectResponseAction> direct_response;
-  routing::Rewrite rewrite;
-  routing::HeaderOps request_headers, response_headers;
+  std::unique_ptr<routing::Rewrite> rewrite;
+  std::unique_ptr<routing::HeaderOps> request_headers, response_headers;
   std::optional<std::string> header_authority;  // `:authority`/`host` request header op
   routing::Millis timeout{0};
-  std::optional<routing::RetryPolicy> retries;  // nullopt: Gatehouse's default
-  std::optional<routing::Fault> fault;
+  std::unique_ptr<routing::RetryPolicy> retries;  // null: Gatehouse's default
+  std::shared_ptr<const routing::Fault> fault;
   std::vector<MirrorSpec> mirrors;
-  std::optional<routing::CorsPolicy> cors;
+  bool mirrors_list = false;  // written as `mirrors` (not `mirror`)
+  std::shared_ptr<const routing::CorsPolicy> cors;
   uint64_t max_request_body_bytes = 0;
-  Where where;
+  Where where;  // position only
 };
 
 struct L4MatchSpec {
@@ -195,7 +199,9 @@ struct Resources {
 
 // Decodes one parsed file into `out` (appending resources in file order).
 // `seen_process` tracks which of [proxy]/[admin]/[mesh] an earlier file set.
+// `cache` interns matchers across all files of one compilation.
 void DecodeFile(const toml::table& root, uint32_t file, Resources& out,
-                std::map<std::string, Where>& seen_process, DiagnosticSink& sink);
+                std::map<std::string, Where>& seen_process, DiagnosticSink& sink,
+                routing::MatcherCache& cache);
 
 }  // namespace gh::control

@@ -63,26 +63,51 @@ std::string SnakeCase(std::string_view key) {
 }  // namespace
 
 std::string Suggest(std::string_view key, const std::vector<std::string>& known) {
+  return Suggest(key, std::vector<std::string_view>(known.begin(), known.end()));
+}
+
+std::string Suggest(std::string_view key, const std::vector<std::string_view>& known) {
   const std::string snake = SnakeCase(key);
   std::string best;
   size_t best_distance = SIZE_MAX;
-  for (const std::string& k : known) {
-    if (k == snake) return k;
+  for (std::string_view k : known) {
+    if (k == snake) return std::string(k);
     const size_t d = EditDistance(AsciiLowered(key), k);
     if (d < best_distance) {
       best_distance = d;
-      best = k;
+      best = std::string(k);
     }
   }
   const size_t limit = std::max<size_t>(2, key.size() / 3);
   return best_distance <= limit ? best : std::string();
 }
 
-Obj::Obj(const toml::table& table, uint32_t file, std::string path, DiagnosticSink& sink)
-    : table_(table), file_(file), where_(WhereOf(table, file, std::move(path))), sink_(sink) {}
+Obj::Obj(const toml::table& table, uint32_t file, DiagnosticSink& sink,
+         routing::MatcherCache& cache)
+    : table_(table), file_(file), sink_(sink), cache_(cache) {}
+
+Obj::Obj(const toml::table& table, const Obj* parent, std::string segment)
+    : table_(table),
+      file_(parent->file_),
+      parent_(parent),
+      segment_(std::move(segment)),
+      sink_(parent->sink_),
+      cache_(parent->cache_) {}
+
+std::string Obj::path() const {
+  if (!renamed_.empty()) return renamed_;
+  std::string out = parent_ != nullptr ? parent_->path() : std::string();
+  if (!out.empty() && !segment_.empty()) out.push_back('.');
+  out.append(segment_);
+  return out;
+}
+
+Where Obj::where() const {
+  return WhereOf(table_, file_, path());
+}
 
 std::string Obj::PathOf(std::string_view key) const {
-  std::string out = where_.path;
+  std::string out = path();
   if (!out.empty()) out.push_back('.');
   out.append(key);
   return out;
@@ -93,21 +118,21 @@ bool Obj::Has(std::string_view key) const {
 }
 
 void Obj::Rename(std::string path) {
-  where_.path = std::move(path);
+  renamed_ = std::move(path);
 }
 
 Where Obj::At(std::string_view key) const {
   if (const toml::node* node = table_.get(key)) return WhereOf(*node, file_, PathOf(key));
-  Where w = where_;
+  Where w = where();
   w.path = PathOf(key);
   return w;
 }
 
 const toml::node* Obj::Get(std::string_view key, bool required) {
-  known_.emplace_back(key);
+  known_.push_back(key);
   const toml::node* node = table_.get(key);
   if (node == nullptr && required) {
-    sink_.Error(where_, "missing required key \"" + std::string(key) + "\"");
+    sink_.Error(where(), "missing required key " + Q(key));
   }
   return node;
 }
@@ -214,7 +239,7 @@ std::optional<std::chrono::milliseconds> Obj::Duration(std::string_view key,
 std::optional<Obj> Obj::Table(std::string_view key, bool required) {
   const toml::node* node = Get(key, required);
   if (node == nullptr) return std::nullopt;
-  if (const auto* t = node->as_table()) return Obj(*t, file_, PathOf(key), sink_);
+  if (const auto* t = node->as_table()) return Obj(*t, this, std::string(key));
   TypeError(key, *node, "a table");
   return std::nullopt;
 }
@@ -230,12 +255,15 @@ std::vector<Obj> Obj::Tables(std::string_view key, bool required) {
   }
   for (size_t i = 0; i < arr->size(); ++i) {
     const toml::node& el = *arr->get(i);
-    const std::string path = PathOf(key) + "[" + std::to_string(i) + "]";
+    std::string segment(key);
+    segment.push_back('[');
+    segment.append(std::to_string(i));
+    segment.push_back(']');
     if (const auto* t = el.as_table()) {
-      out.emplace_back(*t, file_, path, sink_);
+      out.push_back(Obj(*t, this, std::move(segment)));
     } else {
-      sink_.Error(WhereOf(el, file_, path),
-                  "elements of \"" + std::string(key) + "\" must be tables, not " + TypeName(el));
+      sink_.Error(WhereOf(el, file_, PathOf(segment)),
+                  "elements of " + Q(key) + " must be tables, not " + TypeName(el));
     }
   }
   return out;
@@ -294,11 +322,13 @@ std::vector<std::pair<std::string, Obj>> Obj::TableMap(std::string_view key) {
     return out;
   }
   for (auto&& [k, v] : *t) {
-    const std::string path = PathOf(key) + ".\"" + std::string(k.str()) + "\"";
+    std::string segment(key);
+    segment.push_back('.');
+    segment.append(Q(k.str()));
     if (const auto* sub = v.as_table()) {
-      out.emplace_back(std::string(k.str()), Obj(*sub, file_, path, sink_));
+      out.emplace_back(std::string(k.str()), Obj(*sub, this, std::move(segment)));
     } else {
-      sink_.Error(WhereOf(v, file_, path),
+      sink_.Error(WhereOf(v, file_, PathOf(segment)),
                   "values of \"" + std::string(key) + "\" must be tables, not " + TypeName(v));
     }
   }

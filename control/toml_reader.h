@@ -17,27 +17,37 @@
 #include <vector>
 
 #include "control/diagnostics.h"
+#include "routing/matchers.h"
 
 namespace gh::control {
 
 Where WhereOf(const toml::node& node, uint32_t file, std::string path);
 
 // "did you mean" candidate: the closest of `known` to `key`, or "".
+std::string Suggest(std::string_view key, const std::vector<std::string_view>& known);
 std::string Suggest(std::string_view key, const std::vector<std::string>& known);
 
+// A table being read. Its key path is built only when needed (a diagnostic,
+// or a Where kept for later), from the parent chain: a child must not outlive
+// the Obj it came from (they are used as nested locals).
 class Obj {
  public:
-  Obj(const toml::table& table, uint32_t file, std::string path, DiagnosticSink& sink);
+  // The root of a file.
+  Obj(const toml::table& table, uint32_t file, DiagnosticSink& sink, routing::MatcherCache& cache);
   Obj(Obj&&) = default;
   Obj& operator=(Obj&&) = delete;
 
-  const Where& where() const { return where_; }
+  Where where() const;
+  // Where without the key path (cheap; for IR the compiler re-paths).
+  Where position() const { return WhereOf(table_, file_, std::string()); }
+  std::string path() const;
   // Where `key` is (its value), or this table when absent.
   Where At(std::string_view key) const;
   std::string PathOf(std::string_view key) const;
   bool Has(std::string_view key) const;
   void Rename(std::string path);  // e.g. after reading `name`
   DiagnosticSink& sink() { return sink_; }
+  routing::MatcherCache& cache() { return cache_; }
   uint32_t file() const { return file_; }
   const toml::table& table() const { return table_; }
 
@@ -80,8 +90,9 @@ class Obj {
   void IgnoreWithWarning(std::string_view key, std::string_view why);
   // A key Istio has that Gatehouse does not implement yet: an error if present.
   void Unsupported(std::string_view key, std::string_view why);
-  // Marks a key known without reading it (read by some other means).
-  void Known(std::string_view key) { known_.emplace_back(key); }
+  // Marks a key known without reading it (read by some other means). `key`
+  // must outlive this Obj (a literal).
+  void Known(std::string_view key) { known_.push_back(key); }
 
   // Reports every key not read as unknown. Call once, after all getters.
   void Finish();
@@ -91,11 +102,16 @@ class Obj {
   void TypeError(std::string_view key, const toml::node& node, std::string_view expected);
   void BadEnum(std::string_view key, std::string_view value, const std::vector<std::string>& names);
 
+  Obj(const toml::table& table, const Obj* parent, std::string segment);
+
   const toml::table& table_;
   uint32_t file_;
-  Where where_;
+  const Obj* parent_ = nullptr;
+  std::string segment_;  // "uri", "servers[0]", "headers.\"x-a\""
+  std::string renamed_;  // replaces the whole path when set
   DiagnosticSink& sink_;
-  std::vector<std::string> known_;
+  routing::MatcherCache& cache_;
+  std::vector<std::string_view> known_;
 };
 
 }  // namespace gh::control

@@ -138,7 +138,11 @@ void Http1ClientConnection::Reset() {
 }
 
 void Http1ClientConnection::ReadDisable(bool disable) {
-  if (connection_ != nullptr) connection_->ReadDisable(disable);
+  // One flag per attached request: the connection must never go back to
+  // the pool still paused by a request that is gone.
+  if (connection_ == nullptr || read_disabled_ == disable) return;
+  read_disabled_ = disable;
+  connection_->ReadDisable(disable);
 }
 
 bool Http1ClientConnection::AboveHighWatermark() const {
@@ -247,6 +251,7 @@ void Http1ClientConnection::OnMessageComplete(http::HeaderMap* trailers) {
 void Http1ClientConnection::MaybeRelease() {
   if (!request_complete_ || !response_complete_ || tunnel_ || closed_) return;
   handler_ = nullptr;
+  ReadDisable(false);
   if (!response_keep_alive_ || broken_) {
     Close();
     return;

@@ -90,6 +90,7 @@ class Http1ClientConnection final : public ConnectionHandler,
   bool end_at_headers_ = false;
   bool upgrade_requested_ = false;
   bool broken_ = false;  // not reusable
+  bool read_disabled_ = false;
 };
 
 }  // namespace gh::gateway

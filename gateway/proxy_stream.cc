@@ -154,7 +154,7 @@ void ProxyStream::Route() {
   }
   route_ = result.route;
 
-  if (route_->cors.has_value()) {
+  if (route_->cors != nullptr) {
     const routing::RequestView view = ViewOf(request_, *info_);
     const std::string* origin = routing::RequestOrigin(view);
     if (routing::IsCorsPreflight(view)) {
@@ -208,7 +208,7 @@ void ProxyStream::Forward(const routing::Route& route, const routing::ForwardAct
     mirrors_pending_ = true;
     if (request_end_) StartMirrors();
   }
-  if (route.fault.has_value() && !ApplyFault()) return;
+  if (route.fault != nullptr && !ApplyFault()) return;
   if (fault_timer_.armed()) return;  // delayed: continues when it fires
   if (request_.expect_continue && downstream_ != nullptr) downstream_->Send100Continue();
   StartAttempt();

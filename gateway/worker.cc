@@ -12,6 +12,7 @@
 #include "gateway/mirror_request.h"
 #include "gateway/protocol_sniffer.h"
 #include "gateway/proxy_stream.h"
+#include "gateway/tcp_proxy.h"
 #include "gateway/tls_acceptor.h"
 
 namespace gh::gateway {
@@ -29,6 +30,9 @@ Worker::Worker(uint32_t index, uint32_t worker_count)
   clusters_ = std::make_unique<ClusterManager>(*dispatcher_, worker_count_);
   access_log_ = std::make_unique<AccessLogWriter>(*dispatcher_);
   housekeeping_timer_ = std::make_unique<Timer>(dispatcher_->timers(), [this] { Housekeeping(); });
+  tcp_sessions_ = std::make_unique<TcpSessions>([this] {
+    if (draining_) ReportDrain();
+  });
 }
 
 Worker::~Worker() {
@@ -93,6 +97,7 @@ void Worker::PostStop() {
     for (DownstreamSession* connection : all)
       delete connection;
     connections_.clear();
+    tcp_sessions_->AbortAll();
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
@@ -103,7 +108,7 @@ void Worker::PostStop() {
 void Worker::PostStatsRequest(std::function<void(WorkerStats)> reply) {
   dispatcher_->Post([this, reply = std::move(reply)] {
     WorkerStats copy = stats_;
-    copy.downstream_cx_active = connections_.size();
+    copy.downstream_cx_active = connections_.size() + tcp_sessions_->size();
     reply(std::move(copy));
   });
 }
@@ -137,7 +142,7 @@ void Worker::StopListeners() {
 void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   const routing::ProxySettings& proxy = proxy_settings();
   const uint32_t share = (proxy.max_connections + worker_count_ - 1) / worker_count_;
-  if (draining_ || connections_.size() + handshakes_.size() >= share) {
+  if (draining_ || connections_.size() + handshakes_.size() + tcp_sessions_->size() >= share) {
     ++stats_.downstream_cx_rejected;
     ::close(fd);
     return;
@@ -168,7 +173,12 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
       sniffer->Start();
       return;
     }
-    case routing::ListenerKind::kHttps: {
+    case routing::ListenerKind::kTcp:
+    case routing::ListenerKind::kTlsPassthrough:
+      StartTcpSession(*this, *config, connection, std::move(info));  // gateway/tcp_proxy.h
+      return;
+    case routing::ListenerKind::kHttps:
+    case routing::ListenerKind::kTlsTerminated: {
       auto context = snapshot_->ListenerTls(config->name);
       Result<std::unique_ptr<tls::TlsSession>> session =
           context != nullptr ? tls::TlsSession::NewServer(context)
@@ -189,10 +199,6 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
       acceptor->Start();
       return;
     }
-    default:
-      // TCP, TLS passthrough and TLS-terminated TCP listeners: byte pipes.
-      connection->CloseAndDetach(Connection::CloseMode::kAbort);
-      return;
   }
 }
 
@@ -227,6 +233,12 @@ void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
     connection->CloseAndDetach(Connection::CloseMode::kFlushWrite);
     return;
   }
+  for (const routing::Listener& l : snapshot_->config->listeners) {
+    if (l.name == info->listener_name && l.kind == routing::ListenerKind::kTlsTerminated) {
+      StartTcpSession(*this, l, connection, std::move(info));  // plaintext byte pipe
+      return;
+    }
+  }
   // ALPN picks the codec; without ALPN the client speaks HTTP/1.1.
   const DownstreamProtocol protocol =
       info->alpn == "h2" ? DownstreamProtocol::kHttp2 : DownstreamProtocol::kHttp1;
@@ -259,7 +271,7 @@ void Worker::OnDownstreamClosed(DownstreamSession* connection) {
 }
 
 void Worker::ReportDrain() {
-  if (drain_report_) drain_report_(index_, connections_.size());
+  if (drain_report_) drain_report_(index_, connections_.size() + tcp_sessions_->size());
 }
 
 void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,

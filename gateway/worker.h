@@ -30,6 +30,7 @@ namespace gh::gateway {
 class Connection;
 class MirrorRequest;
 class ProtocolSniffer;
+class TcpSessions;
 class TlsAcceptor;
 class WorkerListener;
 
@@ -71,6 +72,7 @@ class Worker {
   ClusterManager& clusters() { return *clusters_; }
   AccessLogWriter& access_log() { return *access_log_; }
   WorkerStats& stats() { return stats_; }
+  TcpSessions& tcp_sessions() { return *tcp_sessions_; }
   bool draining() const { return draining_; }
 
   void OnAccepted(const WorkerListener& listener, int fd);
@@ -122,6 +124,7 @@ class Worker {
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
   std::unordered_set<DownstreamSession*> connections_;
   std::unordered_set<MirrorRequest*> mirrors_;
+  std::unique_ptr<TcpSessions> tcp_sessions_;  // TCP / TLS passthrough (gateway/tcp_proxy.h)
   std::unordered_set<TlsAcceptor*> handshakes_;
   std::unique_ptr<Timer> housekeeping_timer_;
   uint64_t next_connection_id_ = 1;

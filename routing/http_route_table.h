@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "routing/matchers.h"
@@ -18,6 +17,9 @@ struct RouteEntry {
   HttpMatch match;
   std::shared_ptr<const Route> route;
 };
+
+// The literal text every match of an RE2 `pattern` starts with ("" if none).
+std::string RegexLiteralPrefix(std::string_view pattern);
 
 struct VirtualHost {
   std::string name;  // lowercase host pattern: "a.b.com", "*.b.com" or "*"
@@ -37,15 +39,30 @@ class CompiledHttpRouteTable final : public HttpRouteTable {
   const std::vector<VirtualHost>& virtual_hosts() const { return vhosts_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  // Open addressing, linear probing. A slot points into pool_, where each
+  // vhost's name is followed by the prefilters of its routes, so a lookup
+  // reads one slot, then a few adjacent pool bytes, and touches a RouteEntry
+  // only when its prefilter passes.
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t vhost = UINT32_MAX;
+    uint32_t name_offset = 0;
+    uint32_t name_size = 0;
   };
-  using Index = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
+  struct FlatIndex {
+    std::vector<Slot> slots;
+    uint64_t mask = 0;
+  };
+  void BuildIndex(FlatIndex& index, const std::vector<std::pair<uint32_t, size_t>>& keys);
+  const Slot* Find(const FlatIndex& index, std::string_view key) const;
+  uint32_t SelectIndex(std::string_view authority) const;  // UINT32_MAX: none
 
   std::vector<VirtualHost> vhosts_;
-  Index exact_;
-  Index suffix_;  // "*.b.com" stored as ".b.com"
+  std::string pool_;
+  std::vector<uint32_t> name_offset_;  // per vhost: its name in pool_
+  std::vector<uint32_t> pre_offset_;   // per vhost: its prefilter block in pool_
+  FlatIndex exact_;
+  FlatIndex suffix_;  // "*.b.com" keyed as ".b.com"
   int64_t any_ = -1;
 };
 

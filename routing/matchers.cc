@@ -39,6 +39,49 @@ Result<std::shared_ptr<const StringMatcher>> StringMatcher::Regex(std::string_vi
   return std::shared_ptr<const StringMatcher>(std::move(m));
 }
 
+std::shared_ptr<const StringMatcher> MatcherCache::Intern(char kind, std::string_view value,
+                                                          bool ignore_case) {
+  std::string key;
+  key.reserve(value.size() + 2);
+  key.push_back(kind);
+  key.push_back(ignore_case ? 'i' : 's');
+  key.append(value);
+  auto it = matchers_.find(key);
+  if (it != matchers_.end()) return it->second;
+  std::shared_ptr<const StringMatcher> m;
+  if (kind == 'e')
+    m = StringMatcher::Exact(std::string(value), ignore_case);
+  else if (kind == 'p')
+    m = StringMatcher::Prefix(std::string(value), ignore_case);
+  else
+    m = StringMatcher::Present();
+  matchers_.emplace(std::move(key), m);
+  return m;
+}
+
+std::shared_ptr<const StringMatcher> MatcherCache::Exact(std::string_view value, bool ignore_case) {
+  return Intern('e', value, ignore_case);
+}
+
+std::shared_ptr<const StringMatcher> MatcherCache::Prefix(std::string_view value,
+                                                          bool ignore_case) {
+  return Intern('p', value, ignore_case);
+}
+
+std::shared_ptr<const StringMatcher> MatcherCache::Present() {
+  return Intern('*', "", false);
+}
+
+Result<std::shared_ptr<const StringMatcher>> MatcherCache::Regex(std::string_view pattern) {
+  std::string key = "r";
+  key.append(pattern);
+  auto it = matchers_.find(key);
+  if (it != matchers_.end()) return it->second;
+  auto compiled = StringMatcher::Regex(pattern);
+  if (compiled.ok()) matchers_.emplace(std::move(key), *compiled);
+  return compiled;
+}
+
 bool StringMatcher::Matches(std::string_view value) const {
   switch (kind_) {
     case Kind::kExact:
@@ -147,8 +190,8 @@ std::optional<std::string_view> HeaderValue(const RequestView& request, std::str
 
 }  // namespace
 
-MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request) {
-  if (match.uri) {
+MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request, bool skip_uri) {
+  if (match.uri && !skip_uri) {
     // Envoy: prefix matches the whole :path, exact and regex the path alone.
     const std::string_view subject =
         match.uri->kind() == StringMatcher::Kind::kPrefix ? request.path : PathOnly(request.path);

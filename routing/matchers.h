@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
@@ -48,6 +49,22 @@ class StringMatcher {
   std::unique_ptr<re2::RE2> re_;
 };
 
+// Interns matchers while one configuration compiles: equal matchers (same
+// kind, value and case rule) are one shared object, so a regex used by ten
+// thousand routes is compiled once and held once (istio-semantics §9 #4).
+class MatcherCache {
+ public:
+  std::shared_ptr<const StringMatcher> Exact(std::string_view value, bool ignore_case = false);
+  std::shared_ptr<const StringMatcher> Prefix(std::string_view value, bool ignore_case = false);
+  std::shared_ptr<const StringMatcher> Present();
+  Result<std::shared_ptr<const StringMatcher>> Regex(std::string_view pattern);
+  size_t size() const { return matchers_.size(); }
+
+ private:
+  std::shared_ptr<const StringMatcher> Intern(char kind, std::string_view value, bool ignore_case);
+  std::unordered_map<std::string, std::shared_ptr<const StringMatcher>> matchers_;
+};
+
 struct HeaderCondition {
   std::string name;  // lowercase; ":authority", ":method", ":path", ":scheme" read the request
   std::shared_ptr<const StringMatcher> matcher;
@@ -88,7 +105,9 @@ struct MatchFailure {
 
 // The first condition of `match` that `request` fails, in declaration order
 // (uri, scheme, method, authority, headers, without_headers, query_params).
-MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request);
+// `skip_uri`: the caller already established the uri condition.
+MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request,
+                          bool skip_uri = false);
 
 // Human-readable text for a failure, e.g. `uri prefix "/api"`.
 std::string DescribeFailure(const HttpMatch& match, const MatchFailure& failure);

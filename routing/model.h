@@ -280,10 +280,10 @@ struct Route {
   Rewrite rewrite;
   Millis timeout{0};  // 0: none (Istio default)
   RetryPolicy retries;
-  std::optional<Fault> fault;
+  std::shared_ptr<const Fault> fault;  // null: no fault injection
   std::vector<Mirror> mirrors;
-  std::optional<CorsPolicy> cors;
-  uint64_t max_request_body_bytes = 0;  // 0: proxy default
+  std::shared_ptr<const CorsPolicy> cors;  // null: no CORS handling
+  uint64_t max_request_body_bytes = 0;     // 0: proxy default
   // Length of the matched uri prefix, for prefix rewrites (set per match).
   bool prefix_match = false;
   std::string matched_prefix;

@@ -127,5 +127,23 @@ TEST(Http1Streaming, SlowReaderDoesNotGrowTheGateway) {
   EXPECT_EQ(r.body_length, 512u << 20);
 }
 
+TEST(Http1Streaming, PausedUpstreamConnectionIsResumedBeforeReuse) {
+  // A slow reader pauses the upstream connection; the response then ends.
+  // The pooled connection must come back reading, or the next request on it
+  // would hang.
+  ProxyEnv env;
+  for (int round = 0; round < 3; ++round) {
+    RawClient client(env.port());
+    ASSERT_TRUE(client.Send(BuildRequest(
+        "GET", "/big", {{"Host", "a"}, {"x-upstream-body-size", std::to_string(8 << 20)}})));
+    std::this_thread::sleep_for(milliseconds(300));  // let buffers fill up
+    HttpResponse r = client.ReadResponse(milliseconds(20000), {.keep_body = false});
+    ASSERT_TRUE(r.ok) << r.Describe();
+    auto next = Curl({env.Url("/after")}, milliseconds(5000));
+    ASSERT_EQ(next.status, 200) << "round " << round << ": " << next.Describe();
+  }
+  EXPECT_EQ(env.upstream().Stats().accepts, 1);
+}
+
 }  // namespace
 }  // namespace gh::test

@@ -240,6 +240,32 @@ direct_response = { status = 202 }
       << AllDiagnostics(r);
 }
 
+TEST(Compile, EqualMatchersAreCompiledOnceAndShared) {
+  std::string toml = R"(
+[[gateway]]
+name = "edge"
+[[gateway.servers]]
+port = { number = 80, name = "http", protocol = "HTTP" }
+hosts = ["*"]
+)";
+  for (int i = 0; i < 3; ++i) {
+    toml += "[[virtual_service]]\nname = \"v" + std::to_string(i) + "\"\nhosts = [\"h" +
+            std::to_string(i) + ".com\"]\ngateways = [\"edge\"]\n[[virtual_service.http]]\n" +
+            "match = [{ uri = { regex = \"/users/[0-9]+\" }, headers = { x-a = { exact = \"1\" } } "
+            "}]\ndirect_response = { status = 200 }\n";
+  }
+  auto c = MustCompile(toml);
+  ASSERT_TRUE(c);
+  const auto* table = dynamic_cast<const routing::CompiledHttpRouteTable*>(
+      c->listeners[0].servers[0].http_routes.get());
+  ASSERT_NE(table, nullptr);
+  ASSERT_EQ(table->virtual_hosts().size(), 3u);
+  const auto& a = table->virtual_hosts()[0].routes[0].match;
+  const auto& b = table->virtual_hosts()[2].routes[0].match;
+  EXPECT_EQ(a.uri.get(), b.uri.get());  // one RE2 program for all three
+  EXPECT_EQ(a.headers[0].matcher.get(), b.headers[0].matcher.get());
+}
+
 TEST(Compile, NotSupportedResourcesAreErrors) {
   auto r = CompileText("[[authorization_policy]]\nname = \"deny\"\n");
   EXPECT_FALSE(r.ok());

@@ -81,6 +81,43 @@ TEST(HttpRouteTable, FirstMatchWinsInOrder) {
   EXPECT_EQ(t.Match(View("x", "/other")).route->name, "rest");
 }
 
+TEST(HttpRouteTable, RegexLiteralPrefix) {
+  EXPECT_EQ(RegexLiteralPrefix("/users/[0-9]+/orders"), "/users/");
+  EXPECT_EQ(RegexLiteralPrefix("/api/v?2"), "/api/");  // the optional 'v' is dropped
+  EXPECT_EQ(RegexLiteralPrefix("/ab*"), "/a");
+  EXPECT_EQ(RegexLiteralPrefix("/a{0,3}"), "/");
+  EXPECT_EQ(RegexLiteralPrefix("/ab+"), "/ab");
+  EXPECT_EQ(RegexLiteralPrefix("/a|/b"), "");
+  EXPECT_EQ(RegexLiteralPrefix("/a(b|c)"), "/a");
+  EXPECT_EQ(RegexLiteralPrefix("(?i)/admin"), "");
+  EXPECT_EQ(RegexLiteralPrefix(".*"), "");
+  EXPECT_EQ(RegexLiteralPrefix("/caf\xC3\xA9*"), "/caf");  // "/café*": é is optional
+  EXPECT_EQ(RegexLiteralPrefix("/x\\.y"), "/x");
+}
+
+TEST(HttpRouteTable, PrefilterNeverHidesAMatch) {
+  // Routes whose prefilter is derived from each matcher kind still match
+  // exactly what FirstFailure says.
+  std::vector<VirtualHost> vhosts;
+  vhosts.push_back({"*",
+                    {Entry("exact", StringMatcher::Exact("/e")),
+                     Entry("exact-ci", StringMatcher::Exact("/CI", true)),
+                     Entry("prefix-ci", StringMatcher::Prefix("/P/", true)),
+                     Entry("regex", *StringMatcher::Regex("/r(a|b)+/[0-9]+")),
+                     Entry("regex-alt", *StringMatcher::Regex("/x|/y")),
+                     Entry("regex-ci", *StringMatcher::Regex("(?i)/case")),
+                     Entry("regex-utf8", *StringMatcher::Regex("/caf\xC3\xA9*")), Entry("rest")}});
+  CompiledHttpRouteTable t(std::move(vhosts));
+  EXPECT_EQ(t.Match(View("h", "/e?q")).route->name, "exact");
+  EXPECT_EQ(t.Match(View("h", "/ci")).route->name, "exact-ci");
+  EXPECT_EQ(t.Match(View("h", "/p/x")).route->name, "prefix-ci");
+  EXPECT_EQ(t.Match(View("h", "/rab/12")).route->name, "regex");
+  EXPECT_EQ(t.Match(View("h", "/y")).route->name, "regex-alt");
+  EXPECT_EQ(t.Match(View("h", "/CASE")).route->name, "regex-ci");
+  EXPECT_EQ(t.Match(View("h", "/caf")).route->name, "regex-utf8");
+  EXPECT_EQ(t.Match(View("h", "/r/12")).route->name, "rest");
+}
+
 TEST(TcpRouteTable, SubnetsAndSni) {
   auto route = [](std::string name) {
     auto r = std::make_shared<TcpRoute>();
