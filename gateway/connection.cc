@@ -375,6 +375,9 @@ void Connection::StartWrite() {
     }
     return;
   }
+  // TLS: plaintext queued before the handshake completed waits for it
+  // (OnTlsEstablished encrypts it); there is nothing for the socket yet.
+  if (out_.empty()) return;
   const size_t count = out_.Peek(spans.data(), spans.size());
   size_t total = 0;
   for (size_t i = 0; i < count; ++i) {

@@ -165,7 +165,7 @@ void Http1ServerConnection::DispatchInput() {
     if (stream_ == nullptr && buffered_.empty()) {
       CloseConnection(Connection::CloseMode::kFlushWrite);
     } else if (stream_ != nullptr && !request_complete_) {
-      ResetStream(StreamResetReason::kRemoteReset);
+      ResetStream(StreamResetReason::kConnectionTermination);
       CloseConnection(Connection::CloseMode::kAbort);
     }
   }

@@ -13,6 +13,7 @@
 #include "gateway/connection.h"
 #include "gateway/dispatcher.h"
 #include "gateway/downstream_info.h"
+#include "gateway/downstream_session.h"
 #include "gateway/http1_parser.h"
 #include "gateway/http_stream.h"
 #include "gateway/timer_queue.h"
@@ -23,7 +24,7 @@ class Worker;
 
 class Http1ServerConnection final : public ConnectionHandler,
                                     public DownstreamStream,
-                                    public DeferredDeletable,
+                                    public DownstreamSession,
                                     private Http1Parser::Callbacks {
  public:
   Http1ServerConnection(Worker& worker, Connection* connection,
@@ -33,7 +34,7 @@ class Http1ServerConnection final : public ConnectionHandler,
   // Starts reading; `initial` holds bytes already read (protocol sniffing).
   void Start(std::string_view initial = {});
   // Graceful drain: close now if idle, otherwise after the current response.
-  void Drain();
+  void Drain() override;
   bool idle() const { return stream_ == nullptr; }
   const DownstreamInfo& info() const { return *info_; }
 

@@ -8,7 +8,9 @@
 #include "base/log.h"
 #include "gateway/connection.h"
 #include "gateway/http1_server.h"
+#include "gateway/http2_server.h"
 #include "gateway/mirror_request.h"
+#include "gateway/protocol_sniffer.h"
 #include "gateway/proxy_stream.h"
 #include "gateway/tcp_proxy.h"
 #include "gateway/tls_acceptor.h"
@@ -83,8 +85,8 @@ void Worker::PostDrain(std::function<void(uint32_t, size_t)> report) {
     draining_ = true;
     drain_report_ = std::move(report);
     StopListeners();
-    std::vector<Http1ServerConnection*> all(connections_.begin(), connections_.end());
-    for (Http1ServerConnection* connection : all)
+    std::vector<DownstreamSession*> all(connections_.begin(), connections_.end());
+    for (DownstreamSession* connection : all)
       connection->Drain();
     ReportDrain();
   });
@@ -94,8 +96,8 @@ void Worker::PostStop() {
   dispatcher_->Post([this] {
     stopping_ = true;
     StopListeners();
-    std::vector<Http1ServerConnection*> all(connections_.begin(), connections_.end());
-    for (Http1ServerConnection* connection : all)
+    std::vector<DownstreamSession*> all(connections_.begin(), connections_.end());
+    for (DownstreamSession* connection : all)
       delete connection;
     connections_.clear();
     tcp_sessions_->AbortAll();
@@ -177,11 +179,14 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   info->peer_ip = connection->PeerIp();
   info->peer_address = connection->PeerAddressString();
   info->local_address = connection->LocalAddressString();
-
   switch (config->kind) {
-    case routing::ListenerKind::kHttp:
-      StartHttpSession(connection, std::move(info));
+    case routing::ListenerKind::kHttp: {
+      // Plain HTTP listeners serve HTTP/1.1 and h2c (prior knowledge) on one port.
+      auto* sniffer = new ProtocolSniffer(*this, connection, std::move(info));
+      connections_.insert(sniffer);
+      sniffer->Start();
       return;
+    }
     case routing::ListenerKind::kTcp:
     case routing::ListenerKind::kTlsPassthrough:
       StartTcpSession(*this, *config, connection, std::move(info));  // gateway/tcp_proxy.h
@@ -211,10 +216,26 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   }
 }
 
-void Worker::StartHttpSession(Connection* connection, std::shared_ptr<DownstreamInfo> info) {
+void Worker::StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
+                          DownstreamProtocol protocol, std::string_view initial) {
+  if (protocol == DownstreamProtocol::kHttp2) {
+    auto* session = new Http2ServerConnection(*this, connection, std::move(info));
+    connections_.insert(session);
+    session->Start(initial);
+    return;
+  }
   auto* session = new Http1ServerConnection(*this, connection, std::move(info));
   connections_.insert(session);
-  session->Start();
+  session->Start(initial);
+}
+
+void Worker::OnProtocolDetected(ProtocolSniffer* sniffer, Connection* connection,
+                                std::shared_ptr<const DownstreamInfo> info,
+                                DownstreamProtocol protocol, std::string_view initial) {
+  if (connections_.erase(sniffer) != 0) {
+    dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(sniffer));
+  }
+  StartSession(connection, std::move(info), protocol, initial);
 }
 
 void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
@@ -232,7 +253,10 @@ void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
       return;
     }
   }
-  StartHttpSession(connection, std::move(info));
+  // ALPN picks the codec; without ALPN the client speaks HTTP/1.1.
+  const DownstreamProtocol protocol =
+      info->alpn == "h2" ? DownstreamProtocol::kHttp2 : DownstreamProtocol::kHttp1;
+  StartSession(connection, std::move(info), protocol, {});
 }
 
 void Worker::OnTlsAcceptorClosed(TlsAcceptor* acceptor) {
@@ -254,7 +278,7 @@ std::unique_ptr<StreamHandler> Worker::NewStream(DownstreamStream& downstream,
   return std::make_unique<ProxyStream>(*this, downstream, std::move(info));
 }
 
-void Worker::OnDownstreamClosed(Http1ServerConnection* connection) {
+void Worker::OnDownstreamClosed(DownstreamSession* connection) {
   if (connections_.erase(connection) == 0) return;
   dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(connection));
   if (draining_) ReportDrain();
@@ -274,6 +298,14 @@ void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,
   labels.response_flags = "DPE";
   labels.request_protocol = "http";
   stats_.requests[labels].total += 1;
+}
+
+void Worker::CountHttp2Violation(const DownstreamInfo& info, Http2Violation violation) {
+  const std::string_view kind = Http2ViolationName(violation);
+  ++stats_.http2_violations[std::string(kind)];
+  GH_LOG(kHttp, kWarn,
+         "http2 violation: " << kind << " from " << info.peer_address << " (connection "
+                             << info.connection_id << "): GOAWAY and close");
 }
 
 void Worker::RecordRequest(const RequestLabels& labels, uint64_t duration_ms,

@@ -19,6 +19,8 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/dispatcher.h"
 #include "gateway/downstream_info.h"
+#include "gateway/downstream_session.h"
+#include "gateway/http2_limits.h"
 #include "gateway/http_stream.h"
 #include "gateway/snapshot.h"
 #include "gateway/stats.h"
@@ -26,8 +28,8 @@
 namespace gh::gateway {
 
 class Connection;
-class Http1ServerConnection;
 class MirrorRequest;
+class ProtocolSniffer;
 class TcpSessions;
 class TlsAcceptor;
 class WorkerListener;
@@ -74,10 +76,18 @@ class Worker {
   bool draining() const { return draining_; }
 
   void OnAccepted(const WorkerListener& listener, int fd);
-  void StartHttpSession(Connection* connection, std::shared_ptr<DownstreamInfo> info);
+  // Runs `protocol` on an accepted connection; `initial` holds bytes already
+  // read from it (sniffing). Plain listeners get there through the sniffer,
+  // TLS listeners through the handshake (ALPN "h2" -> kHttp2, else kHttp1).
+  void StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
+                    DownstreamProtocol protocol, std::string_view initial);
+  // The sniffer recognised the protocol: it is replaced by the real session.
+  void OnProtocolDetected(ProtocolSniffer* sniffer, Connection* connection,
+                          std::shared_ptr<const DownstreamInfo> info, DownstreamProtocol protocol,
+                          std::string_view initial);
   std::unique_ptr<StreamHandler> NewStream(DownstreamStream& downstream,
                                            std::shared_ptr<const DownstreamInfo> info);
-  void OnDownstreamClosed(Http1ServerConnection* connection);
+  void OnDownstreamClosed(DownstreamSession* session);
   // TLS handshakes on terminating listeners.
   void OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
                      std::shared_ptr<DownstreamInfo> info);
@@ -86,6 +96,7 @@ class Worker {
   void CountTlsFailure(std::string_view reason);
   void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
                                     std::string_view detail);
+  void CountHttp2Violation(const DownstreamInfo& info, Http2Violation violation);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
                      uint64_t response_bytes);
   // Mirrors outlive the request that started them; the worker owns them.
@@ -111,7 +122,7 @@ class Worker {
   std::unique_ptr<AccessLogWriter> access_log_;
   WorkerStats stats_;
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
-  std::unordered_set<Http1ServerConnection*> connections_;
+  std::unordered_set<DownstreamSession*> connections_;
   std::unordered_set<MirrorRequest*> mirrors_;
   std::unique_ptr<TcpSessions> tcp_sessions_;  // TCP / TLS passthrough (gateway/tcp_proxy.h)
   std::unordered_set<TlsAcceptor*> handshakes_;

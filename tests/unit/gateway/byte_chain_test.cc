@@ -9,7 +9,8 @@ namespace {
 
 std::string Pattern(size_t n) {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>('a' + i % 26);
   return s;
 }
 
@@ -23,7 +24,8 @@ TEST(ByteChain, AppendPeekDrainAcrossBlocks) {
   const size_t n = chain.Peek(spans, 8);
   EXPECT_EQ(n, 4u);
   std::string joined;
-  for (size_t i = 0; i < n; ++i) joined.append(spans[i].data, spans[i].size);
+  for (size_t i = 0; i < n; ++i)
+    joined.append(spans[i].data, spans[i].size);
   EXPECT_EQ(joined, data);
   chain.Drain(ByteChain::kBlockSize + 5);
   EXPECT_EQ(chain.CopyOut(), data.substr(ByteChain::kBlockSize + 5));
