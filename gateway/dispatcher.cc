@@ -37,6 +37,7 @@ void Dispatcher::DeferDelete(std::unique_ptr<DeferredDeletable> object) {
 void Dispatcher::Close() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;  // idempotent: owners may close on every exit path
     closed_ = true;
     posted_.clear();
   }

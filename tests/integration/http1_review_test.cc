@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -145,9 +145,7 @@ TEST(Http1Review, ReloadKeepingAClusterKeepsItsBalancerValid) {
     env.gateway().WriteConfig(next);
     env.gateway().Signal(SIGHUP);
     ASSERT_TRUE(WaitFor(
-        [&] {
-          return Curl({env.Url("/probe")}).Header("server") == "gh" + std::to_string(reload);
-        },
+        [&] { return Curl({env.Url("/probe")}).Header("server") == "gh" + std::to_string(reload); },
         milliseconds(5000)))
         << env.gateway().ReadStderr();
     for (int i = 0; i < 5; ++i) {
@@ -166,13 +164,16 @@ TEST(Http1Review, ReloadKeepingAClusterKeepsItsBalancerValid) {
 TEST(Http1Review, TunnelUpstreamResetDoesNotLeaveADanglingStream) {
   RawOrigin origin([](int fd, int) {
     RecvUntil(fd, "\r\n\r\n", milliseconds(3000));
-    SendAll(fd, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    SendAll(
+        fd,
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
     std::this_thread::sleep_for(milliseconds(200));
     SendReset(fd);  // close() now sends an RST
   });
   ProxyEnv env({.upstream_port = origin.port()});
   RawClient c(env.port());
-  ASSERT_TRUE(c.Send("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
   HttpResponse r = c.ReadResponse(milliseconds(3000));
   ASSERT_EQ(r.status, 101) << r.Describe();
   std::this_thread::sleep_for(milliseconds(500));  // the upstream reset has been seen
@@ -196,9 +197,10 @@ TEST(Http1Review, UpgradeRequestBodyIsNotSmuggledUpstream) {
   ProxyEnv env;
   const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: internal\r\n\r\n";
   RawClient c(env.port());
-  ASSERT_TRUE(c.Send("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                     "Content-Length: " +
-                     std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled));
+  ASSERT_TRUE(
+      c.Send("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+             "Content-Length: " +
+             std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled));
   HttpResponse r = c.ReadResponse(milliseconds(3000));
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_LE(env.upstream().Stats().requests, 1)
@@ -273,8 +275,9 @@ TEST(Http1Review, RetryAcrossReloadKeepsTheActiveRequestCount) {
   const std::string base = Subst(kProxyConfig, {{"PORT", std::to_string(port)},
                                                 {"UPSTREAM", std::to_string(up.Port())},
                                                 {"PROXY", ""},
-                                                {"ROUTE", "retries = { attempts = 1, retry_on = "
-                                                          "\"503\", backoff = \"10ms\" }"}});
+                                                {"ROUTE",
+                                                 "retries = { attempts = 1, retry_on = "
+                                                 "\"503\", backoff = \"10ms\" }"}});
   const std::string changed = base + R"(
 [[destination_rule]]
 name = "limits"
@@ -287,10 +290,10 @@ traffic_policy = { connection_pool = { tcp = { max_connections = 100 } } }
 
   std::atomic<int> slow_status{0};
   std::thread slow([&] {
-    slow_status = Curl({"-H", "x-upstream-delay-ms: 1000", "-H", "x-upstream-status: 503",
-                        url + "/slow"},
-                       milliseconds(8000))
-                      .status;
+    slow_status =
+        Curl({"-H", "x-upstream-delay-ms: 1000", "-H", "x-upstream-status: 503", url + "/slow"},
+             milliseconds(8000))
+            .status;
   });
   std::this_thread::sleep_for(milliseconds(300));
   gw.WriteConfig(changed);  // the cluster's fingerprint changes under the request
@@ -398,7 +401,9 @@ TEST(Http1Review, TlsTunnelClientLastBytesReachTheOriginBeforeItsFin) {
   std::atomic<bool> done{false};
   RawOrigin origin([&](int fd, int) {
     RecvUntil(fd, "\r\n\r\n", milliseconds(3000));
-    SendAll(fd, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    SendAll(
+        fd,
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
     ::shutdown(fd, SHUT_WR);  // the origin is done sending
     bool was_reset = false;
     received = RecvCount(fd, SIZE_MAX, milliseconds(3000), &was_reset);
@@ -412,10 +417,11 @@ TEST(Http1Review, TlsTunnelClientLastBytesReachTheOriginBeforeItsFin) {
   WriteFile(dir.path() + "/leaf.key", ReadFile(leaf.key));
   WriteFile(dir.path() + "/client.py", std::string(kTlsTunnelClient));
   const int https = FreePort();
-  auto gw = GatehouseProcess::Start(Subst(kTlsConfig, {{"HTTPS", std::to_string(https)},
-                                                       {"DIR", dir.path()},
-                                                       {"UPSTREAM", std::to_string(origin.port())}}),
-                                    {.wait_ports = {https}});
+  auto gw =
+      GatehouseProcess::Start(Subst(kTlsConfig, {{"HTTPS", std::to_string(https)},
+                                                 {"DIR", dir.path()},
+                                                 {"UPSTREAM", std::to_string(origin.port())}}),
+                              {.wait_ports = {https}});
   CommandResult client = RunCommand(
       {Python(), dir.path() + "/client.py", std::to_string(https), std::to_string(kSize)},
       milliseconds(10000));
@@ -442,7 +448,8 @@ traffic_policy = { connection_pool = { tcp = { max_connections = 1 } } }
     RawClient c(env.port());
     // base64("HTTP/1.1 101 Switching Protocols\r\n\r\n")
     ASSERT_TRUE(c.Send(BuildRequest(
-        "GET", "/", {{"Host", "a"}, {"x-upstream-raw", "SFRUUC8xLjEgMTAxIFN3aXRjaGluZyBQcm90b2NvbHMNCg0K"}})));
+        "GET", "/",
+        {{"Host", "a"}, {"x-upstream-raw", "SFRUUC8xLjEgMTAxIFN3aXRjaGluZyBQcm90b2NvbHMNCg0K"}})));
     HttpResponse r = c.ReadResponse(milliseconds(3000));
     EXPECT_NE(r.status, 101) << "a 101 the client never asked for was forwarded";
     c.IsClosed(milliseconds(1000));
@@ -494,8 +501,8 @@ TEST(Http1Review, SigtermExitsWithAMirrorInFlight) {
                                                           {"SHADOW", std::to_string(shadow.Port())},
                                                           {"TIMEOUT", "30s"}}),
                                     {.wait_ports = {port}});
-  auto r = Curl({"-H", "x-upstream-delay-ms: 2500",
-                 "http://127.0.0.1:" + std::to_string(port) + "/m"});
+  auto r =
+      Curl({"-H", "x-upstream-delay-ms: 2500", "http://127.0.0.1:" + std::to_string(port) + "/m"});
   ASSERT_EQ(r.status, 200) << r.Describe();
   ASSERT_TRUE(WaitFor([&] { return shadow.Stats().open_connections > 0; }, milliseconds(2000)));
   gw.Signal(SIGTERM);
@@ -664,7 +671,8 @@ TEST(Http1Review, TlsResponseIsCompleteWhenTheConnectionCloses) {
   auto keep = Curl({"-k", "--resolve", resolve, url}, milliseconds(5000));
   EXPECT_EQ(keep.status, 200) << keep.Describe();
   EXPECT_EQ(keep.body.size(), kSize) << "keep-alive";
-  auto close = Curl({"-k", "--resolve", resolve, "-H", "Connection: close", url}, milliseconds(5000));
+  auto close =
+      Curl({"-k", "--resolve", resolve, "-H", "Connection: close", url}, milliseconds(5000));
   EXPECT_EQ(close.exit_code, 0) << close.Describe();
   EXPECT_EQ(close.body.size(), kSize) << "Connection: close";
   EXPECT_FALSE(gw.WaitExit(milliseconds(100)).has_value()) << gw.ReadStderr();
@@ -676,8 +684,8 @@ TEST(Http1Review, TlsResponseIsCompleteWhenTheConnectionCloses) {
 TEST(Http1Review, AcceptOutOfDescriptorsDoesNotSpin) {
   TempDir dir;
   const std::string wrapper = dir.path() + "/gatehouse-lowfd";
-  WriteFile(wrapper, "#!/bin/sh\nexec /usr/bin/prlimit --nofile=40:40 " + GatehouseBin() +
-                         " \"$@\"\n");
+  WriteFile(wrapper,
+            "#!/bin/sh\nexec /usr/bin/prlimit --nofile=40:40 " + GatehouseBin() + " \"$@\"\n");
   ::chmod(wrapper.c_str(), 0755);
   const std::string real = GatehouseBin();
   ::setenv("GATEHOUSE_BIN", wrapper.c_str(), 1);
