@@ -87,6 +87,16 @@ void DecodeProxy(Obj o, routing::ProxySettings& p) {
     p.http2_initial_stream_window = static_cast<uint32_t>(*v);
   if (auto v = o.Int("http2_initial_connection_window", 65535, INT32_MAX))
     p.http2_initial_connection_window = static_cast<uint32_t>(*v);
+  if (auto v = o.Int("http2_max_continuations", 1, 1024))
+    p.http2_max_continuations = static_cast<uint32_t>(*v);
+  if (auto v = o.Int("http2_stream_reset_burst", 1, UINT32_MAX))
+    p.http2_stream_reset_burst = static_cast<uint32_t>(*v);
+  if (auto v = o.Int("http2_stream_reset_rate", 1, UINT32_MAX))
+    p.http2_stream_reset_rate = static_cast<uint32_t>(*v);
+  if (auto v = o.Int("http2_max_outbound_control_frames", 1, UINT32_MAX))
+    p.http2_max_outbound_control_frames = static_cast<uint32_t>(*v);
+  if (auto v = o.Int("http2_max_consecutive_empty_frames", 0, UINT32_MAX))
+    p.http2_max_consecutive_empty_frames = static_cast<uint32_t>(*v);
   if (auto v = o.Bool("watch_config")) p.watch_config = *v;
   if (auto v = o.Bool("tls_reject_unknown_sni")) p.tls_reject_unknown_sni = *v;
   o.Finish();

@@ -95,7 +95,10 @@ Result<std::shared_ptr<const gateway::TlsState>> TlsBuilder::BuildFrom(
     const routing::Cluster& cluster = config.clusters[i];
     if (cluster.tls.mode == routing::UpstreamTlsMode::kDisable) continue;
     tls::ClientOptions options;
-    options.alpn = {"http/1.1"};
+    // An h2 cluster talks HTTP/2 only if the origin agrees through ALPN.
+    options.alpn = cluster.protocol == routing::UpstreamProtocol::kH2
+                       ? std::vector<std::string>{"h2"}
+                       : std::vector<std::string>{"http/1.1"};
     if (cluster.tls.mode == routing::UpstreamTlsMode::kIstioMutual) {
       for (const routing::Endpoint& endpoint : cluster.endpoints) {
         if (endpoint.service_account.empty()) continue;

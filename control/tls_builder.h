@@ -24,7 +24,7 @@ class TlsBuilder {
  public:
   struct Options {
     // ALPN for HTTPS listeners, in preference order.
-    std::vector<std::string> http_alpn = {"http/1.1"};
+    std::vector<std::string> http_alpn = {"h2", "http/1.1"};
   };
 
   TlsBuilder(tls::FileReader reader, Options options);

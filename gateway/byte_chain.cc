@@ -106,13 +106,21 @@ void ByteChain::Drain(size_t n) {
   // released so an idle connection holds no buffer memory.
 }
 
-size_t ByteChain::Peek(ByteSpan* spans, size_t max_spans, size_t max_bytes) const {
+size_t ByteChain::Peek(ByteSpan* spans, size_t max_spans, size_t max_bytes, size_t skip) const {
   size_t count = 0;
   for (const Block& block : blocks_) {
     if (count == max_spans || max_bytes == 0) break;
-    const size_t n = std::min<size_t>(block.end - block.begin, max_bytes);
+    size_t begin = block.begin;
+    const size_t available = block.end - block.begin;
+    if (skip >= available) {
+      skip -= available;
+      continue;
+    }
+    begin += skip;
+    const size_t n = std::min<size_t>(available - skip, max_bytes);
+    skip = 0;
     if (n == 0) continue;
-    spans[count++] = {block.data + block.begin, n};
+    spans[count++] = {block.data + begin, n};
     max_bytes -= n;
   }
   return count;

@@ -38,9 +38,10 @@ class ByteChain {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  // Fills up to `max_spans` spans covering at most `max_bytes` from the front;
-  // returns the number of spans filled.
-  size_t Peek(ByteSpan* spans, size_t max_spans, size_t max_bytes = SIZE_MAX) const;
+  // Fills up to `max_spans` spans covering at most `max_bytes`, starting
+  // `skip` bytes from the front; returns the number of spans filled.
+  size_t Peek(ByteSpan* spans, size_t max_spans, size_t max_bytes = SIZE_MAX,
+              size_t skip = 0) const;
   // Copies up to `max_bytes` from the front into a string (tests, small replays).
   std::string CopyOut(size_t max_bytes = SIZE_MAX) const;
 

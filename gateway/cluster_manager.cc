@@ -67,8 +67,9 @@ ClusterState::~ClusterState() {
 void ClusterState::UpdateConfig(std::shared_ptr<const routing::Config> config,
                                 const routing::Cluster& cluster,
                                 std::shared_ptr<const tls::ClientContext> tls) {
-  // The balancer refers to the Cluster it was built from, which lives in the
-  // previous config: rebuild it on the new one before that config can go.
+  // The balancer holds a reference to the Cluster it was built from, which
+  // lives in the config being replaced: rebuild it on the new one (its
+  // hash table, if any, is precompiled and shared).
   balancer_ = routing::CreateLoadBalancer(cluster);
   config_ = std::move(config);
   cluster_ = &cluster;

@@ -355,15 +355,29 @@ void Connection::StartWrite() {
       return;
     }
   }
-  if (out_.empty() && plain_out_.empty()) {
+  if (out_.empty()) {
+    // Plaintext that cannot be encrypted (yet): nothing to write now.
+    if (!plain_out_.empty()) return;
     CheckLowWatermark();
     if (close_after_flush_) {
+      if (tls_ != nullptr && tls_established_ && !tls_->close_notify_sent()) {
+        // close_notify goes after the last record, not after the first batch.
+        tls_->Shutdown();
+        CollectCiphertext();
+        if (!out_.empty()) {
+          StartWrite();
+          return;
+        }
+      }
       FinishClose();
     } else if (shutdown_after_flush_) {
       ShutdownWrite();
     }
     return;
   }
+  // TLS: plaintext queued before the handshake completed waits for it
+  // (OnTlsEstablished encrypts it); there is nothing for the socket yet.
+  if (out_.empty()) return;
   const size_t count = out_.Peek(spans.data(), spans.size());
   size_t total = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -413,8 +427,12 @@ void Connection::Close(CloseMode mode) {
   linger_timer_.Arm(kFlushLingerMs);
   if (tls_ != nullptr) {
     EncryptPending();
-    tls_->Shutdown();  // close_notify after the last record
-    CollectCiphertext();
+    // close_notify after the last record: now if everything is encrypted,
+    // otherwise once StartWrite has encrypted the rest.
+    if (plain_out_.empty()) {
+      tls_->Shutdown();
+      CollectCiphertext();
+    }
   }
   if (out_.empty() && in_flight_ == 0) {
     FinishClose();

@@ -37,11 +37,12 @@ void Dispatcher::DeferDelete(std::unique_ptr<DeferredDeletable> object) {
 void Dispatcher::Close() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;  // idempotent: owners may close on every exit path
     closed_ = true;
     posted_.clear();
   }
   DrainDeferred();
-  timers_.Close();
+  timers_.Unref();
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);

@@ -49,7 +49,12 @@ class Dispatcher {
   void ScheduleFlush(Flushable* target) { flush_list_.push_back(target); }
   void UnscheduleFlush(Flushable* target);
   // Closes the dispatcher's own handles; the loop can then run to completion.
+  // Timers keep running (unreferenced) until CloseTimers: lingering closes,
+  // connect and handshake deadlines still bound what is left on the loop.
   void Close();
+  // After the loop has run to completion, before the dispatcher is freed
+  // (then run the loop once more so libuv lets go of the handle).
+  void CloseTimers() { timers_.Close(); }
   bool IsLoopThread() const { return std::this_thread::get_id() == thread_id_; }
   void BindToCurrentThread() { thread_id_ = std::this_thread::get_id(); }
 

@@ -134,7 +134,14 @@ void Http1ClientConnection::SendTrailers(const http::HeaderMap& trailers) {
 void Http1ClientConnection::Reset() {
   handler_ = nullptr;
   broken_ = true;
-  if (connection_ != nullptr) connection_->Close(Connection::CloseMode::kAbort);
+  // A tunnel that ended both ways (the origin's FIN arrived, ours is
+  // queued) is being retired, not aborted: its last bytes and FIN must still
+  // go out. Any other reset aborts.
+  const bool graceful = tunnel_ && request_complete_ && tunnel_peer_eof_;
+  if (connection_ != nullptr) {
+    connection_->Close(graceful ? Connection::CloseMode::kFlushWrite
+                                : Connection::CloseMode::kAbort);
+  }
 }
 
 void Http1ClientConnection::ReadDisable(bool disable) {
@@ -204,6 +211,12 @@ void Http1ClientConnection::OnData(std::string_view data) {
 }
 
 bool Http1ClientConnection::OnHead(MessageHead& head) {
+  if (head.status == 101 && !upgrade_requested_) {
+    // Switching protocols on a request that asked for none: nothing after it
+    // can be framed, and the proxy would not know the stream became a tunnel.
+    parser_.Reject(502, "unsolicited_101");
+    return false;
+  }
   response_started_ = true;
   response_keep_alive_ = head.keep_alive;
   ResponseHead response;
@@ -271,6 +284,7 @@ void Http1ClientConnection::FailActive(StreamResetReason reason, std::string_vie
 
 void Http1ClientConnection::OnEof() {
   if (tunnel_) {
+    tunnel_peer_eof_ = true;
     if (handler_ != nullptr) handler_->OnResponseData({}, true);
     return;
   }
@@ -323,13 +337,11 @@ void Http1ClientConnection::OnClose(CloseReason reason) {
   }
   UpstreamHandler* handler = handler_;
   handler_ = nullptr;
-  if (handler != nullptr) {
-    if (tunnel_) {
-      handler->OnResponseData({}, true);
-    } else {
-      handler->OnUpstreamReset(reset, detail);
-    }
-  }
+  // Tunnels included: this object is freed after the callback chain, so the
+  // handler must drop its UpstreamStream now (an end-of-data would leave it
+  // writing client bytes into freed memory). A tunnel that ended cleanly in
+  // both directions was released by its handler before the socket closed.
+  if (handler != nullptr) handler->OnUpstreamReset(reset, detail);
   pool_.OnClosed(this, connect_failed, detail);
 }
 

@@ -87,6 +87,7 @@ class Http1ClientConnection final : public ConnectionHandler,
   bool response_complete_ = false;
   bool response_keep_alive_ = true;
   bool tunnel_ = false;
+  bool tunnel_peer_eof_ = false;  // the origin ended its half of the tunnel
   bool end_at_headers_ = false;
   bool upgrade_requested_ = false;
   bool broken_ = false;  // not reusable

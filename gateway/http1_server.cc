@@ -63,8 +63,16 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, Connection* connect
       info_(std::move(info)),
       parser_(Http1Parser::Kind::kRequest, ParserLimits(worker.proxy_settings()), this),
       header_timer_(worker.dispatcher().timers(), [this] { OnHeaderTimeout(); }),
-      idle_timer_(worker.dispatcher().timers(), [this] {
-        if (stream_ == nullptr) CloseConnection(Connection::CloseMode::kFlushWrite);
+      idle_timer_(worker.dispatcher().timers(),
+                  [this] {
+                    if (stream_ == nullptr) CloseConnection(Connection::CloseMode::kFlushWrite);
+                  }),
+      resume_timer_(worker.dispatcher().timers(), [this] {
+        if (closed_ || !awaiting_writable_) return;
+        awaiting_writable_ = false;
+        paused_ = false;
+        parser_.Resume();
+        DispatchInput();
       }) {
   connection_->SetHandler(this);
 }
@@ -157,7 +165,7 @@ void Http1ServerConnection::DispatchInput() {
     if (stream_ == nullptr && buffered_.empty()) {
       CloseConnection(Connection::CloseMode::kFlushWrite);
     } else if (stream_ != nullptr && !request_complete_) {
-      ResetStream(StreamResetReason::kRemoteReset);
+      ResetStream(StreamResetReason::kConnectionTermination);
       CloseConnection(Connection::CloseMode::kAbort);
     }
   }
@@ -252,6 +260,13 @@ bool Http1ServerConnection::OnHead(MessageHead& head) {
   }
 
   if (head.upgrade) {
+    // The upstream request carries no body framing (what follows a 101 is
+    // tunnel payload), so a body here would reach an origin that refuses the
+    // upgrade as the start of another request: refuse it.
+    if (head.chunked || head.content_length.value_or(0) != 0) {
+      parser_.Reject(400, "upgrade_with_body");
+      return false;
+    }
     const std::string* upgrade = head.headers.Get("upgrade");
     std::string token = upgrade != nullptr ? AsciiLowered(TrimOws(*upgrade)) : "";
     bool allowed = false;
@@ -448,6 +463,12 @@ void Http1ServerConnection::AfterStreamDone() {
   }
   ArmIdleTimer();
   if (paused_) {
+    if (connection_->above_high_watermark()) {
+      // A pipelining client that does not read its answers: start nothing
+      // more until they drain (input stays bounded by buffered_'s limit).
+      awaiting_writable_ = true;
+      return;
+    }
     paused_ = false;
     parser_.Resume();
   }
@@ -474,6 +495,7 @@ void Http1ServerConnection::CloseConnection(Connection::CloseMode mode) {
   if (closed_) return;
   header_timer_.Cancel();
   idle_timer_.Cancel();
+  resume_timer_.Cancel();
   connection_->Close(mode);
 }
 
@@ -495,6 +517,8 @@ void Http1ServerConnection::OnWriteAboveHighWatermark() {}
 
 void Http1ServerConnection::OnWriteBelowLowWatermark() {
   if (stream_ != nullptr) stream_->OnDownstreamWritable();
+  // Not from inside the connection's write path: soon.
+  if (awaiting_writable_) resume_timer_.Arm(0);
 }
 
 void Http1ServerConnection::OnClose(CloseReason) {
@@ -502,6 +526,7 @@ void Http1ServerConnection::OnClose(CloseReason) {
   connection_ = nullptr;
   header_timer_.Cancel();
   idle_timer_.Cancel();
+  resume_timer_.Cancel();
   ResetStream(StreamResetReason::kConnectionTermination);
   worker_.OnDownstreamClosed(this);
 }

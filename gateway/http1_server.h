@@ -13,6 +13,7 @@
 #include "gateway/connection.h"
 #include "gateway/dispatcher.h"
 #include "gateway/downstream_info.h"
+#include "gateway/downstream_session.h"
 #include "gateway/http1_parser.h"
 #include "gateway/http_stream.h"
 #include "gateway/timer_queue.h"
@@ -23,7 +24,7 @@ class Worker;
 
 class Http1ServerConnection final : public ConnectionHandler,
                                     public DownstreamStream,
-                                    public DeferredDeletable,
+                                    public DownstreamSession,
                                     private Http1Parser::Callbacks {
  public:
   Http1ServerConnection(Worker& worker, Connection* connection,
@@ -33,9 +34,9 @@ class Http1ServerConnection final : public ConnectionHandler,
   // Starts reading; `initial` holds bytes already read (protocol sniffing).
   void Start(std::string_view initial = {});
   // Graceful drain: close now if idle, otherwise after the current response.
-  void Drain();
+  void Drain() override;
   bool idle() const { return stream_ == nullptr; }
-  const DownstreamInfo& info() const { return *info_; }
+  const DownstreamInfo& info() const override { return *info_; }
 
   // ConnectionHandler
   void OnData(std::string_view data) override;
@@ -84,6 +85,7 @@ class Http1ServerConnection final : public ConnectionHandler,
   ByteChain buffered_;  // read while the parser waits (pipelining, tunnel)
   Timer header_timer_;
   Timer idle_timer_;
+  Timer resume_timer_;  // the next pipelined request, once output drained
 
   // Current request / response.
   bool request_started_ = false;
@@ -99,6 +101,9 @@ class Http1ServerConnection final : public ConnectionHandler,
   bool tunnel_ = false;
 
   bool paused_ = false;  // parser paused after a complete request
+  // The next request waits for the client to read what it asked for before
+  // (our output is above its high watermark).
+  bool awaiting_writable_ = false;
   bool dispatching_ = false;
   bool pending_done_ = false;
   bool input_throttled_ = false;  // our ReadDisable for buffered_ growth

@@ -5,6 +5,7 @@
 
 #include "base/strings.h"
 #include "gateway/cluster_manager.h"
+#include "gateway/grpc.h"
 #include "gateway/header_sanitizer.h"
 #include "gateway/mirror_request.h"
 #include "gateway/trace_context.h"
@@ -89,6 +90,7 @@ void ProxyStream::OnRequestHeaders(RequestHead&& head, bool end_stream) {
   options.peer_ip = info_->peer_ip;
   const SanitizeVerdict verdict =
       SanitizeRequestHeaders(request_.headers, options, worker_.random());
+  grpc_ = IsGrpcRequest(request_.headers);
   if (verdict.status != 0) {
     LocalReply(verdict.status, "DPE", verdict.detail, verdict.detail);
     return;
@@ -202,6 +204,7 @@ void ProxyStream::Forward(const routing::Route& route, const routing::ForwardAct
     return;
   }
   retries_left_ = route.retries.attempts;
+  if (grpc_) StartGrpcDeadline();
   if (!request_.upgrade.empty()) body_replayable_ = false;
   if (!route.mirrors.empty()) {
     // Mirrors need the whole body: start them when it is complete.
@@ -292,16 +295,17 @@ void ProxyStream::StartMirrors() {
 void ProxyStream::StartAttempt() {
   if (finished_) return;
   ClusterState* cluster = worker_.clusters().Get(*snapshot_, destination_->cluster);
+  if (cluster == nullptr) {
+    LocalReply(503, "NC", "cluster_not_found", "cluster not found");
+    return;
+  }
   if (counted_active_ && cluster != cluster_) {
-    // A reload replaced the cluster's state between attempts: move the count.
+    // A reload replaced the cluster's state since the last attempt: our
+    // count lives in the old one; take it back before counting in the new.
     --cluster_->active_requests;
     counted_active_ = false;
   }
   cluster_ = cluster;
-  if (cluster_ == nullptr) {
-    LocalReply(503, "NC", "cluster_not_found", "cluster not found");
-    return;
-  }
   if (!counted_active_) {
     if (cluster_->active_requests >= cluster_->max_requests()) {
       LocalReply(503, "UO", "upstream_overflow", "upstream overflow");
@@ -333,7 +337,9 @@ void ProxyStream::StartAttempt() {
   EndpointPool* pool =
       &cluster_->Pool(*endpoint_, tls != nullptr ? tls->EffectiveSni(request_.authority) : "");
   EndpointPool::WaiterHandle handle;
-  if (pool->Acquire(this, fresh, &handle)) {
+  const PoolProtocol protocol =
+      SelectPoolProtocol(cluster_->cluster().protocol, tls != nullptr, request_);
+  if (pool->Acquire(this, fresh, &handle, protocol)) {
     waiter_ = handle;
     waiter_pool_ = pool;
   }
@@ -365,26 +371,16 @@ void ProxyStream::SendRequestToUpstream() {
 }
 
 void ProxyStream::SendBufferedBody() {
-  // Send what the current upstream has not seen yet.
-  size_t skip = body_sent_;
+  // Send what the current upstream has not seen yet (every window starts
+  // where the last one stopped: a large backlog spans many windows).
   constexpr size_t kSpans = 16;
   ByteSpan spans[kSpans];
   while (upstream_ != nullptr && body_sent_ < body_.size()) {
-    const size_t count = body_.Peek(spans, kSpans);
-    size_t offset = 0;
+    const size_t count = body_.Peek(spans, kSpans, SIZE_MAX, body_sent_);
     for (size_t i = 0; i < count && upstream_ != nullptr; ++i) {
-      std::string_view span(spans[i].data, spans[i].size);
-      if (offset + span.size() <= skip) {
-        offset += span.size();
-        continue;
-      }
-      if (skip > offset) span.remove_prefix(skip - offset);
-      offset += spans[i].size;
-      upstream_->SendData(span, false);
-      body_sent_ += span.size();
-      skip = body_sent_;
+      upstream_->SendData(std::string_view(spans[i].data, spans[i].size), false);
+      body_sent_ += spans[i].size;
     }
-    if (count < kSpans) break;
   }
   if (upstream_ == nullptr) return;
   if (!body_replayable_) {
@@ -430,10 +426,14 @@ void ProxyStream::OnRequestData(std::string_view data, bool end_stream) {
   if (end_stream) request_end_ = true;
   const bool streaming_now = upstream_ != nullptr && body_sent_ == body_.size();
   if (body_replayable_ && body_.size() + data.size() > kRetryBufferLimit) {
-    // Too big to replay: retries end here; keep only what is unsent.
+    // Too big to replay: retries end here; keep only what is unsent. Between
+    // attempts (a retry or a fresh connection pending) body_sent_ counts what
+    // the failed attempt took: the next one still needs every byte.
     body_replayable_ = false;
-    body_.Drain(body_sent_);
-    body_sent_ = 0;
+    if (upstream_ != nullptr) {
+      body_.Drain(body_sent_);
+      body_sent_ = 0;
+    }
   }
   if (streaming_now) {
     if (body_replayable_) {
@@ -469,7 +469,9 @@ void ProxyStream::OnRequestEnd() {
   // Envoy semantics: the route timeout runs from the end of the request.
   const auto timeout =
       route_->timeout.count() > 0 ? route_->timeout : snapshot_->config->proxy.request_timeout;
-  if (timeout.count() > 0 && !route_timer_.armed()) {
+  // A gRPC deadline may already run (from the request headers): the earlier wins.
+  const uint64_t wanted = worker_.dispatcher().Now() + static_cast<uint64_t>(timeout.count());
+  if (timeout.count() > 0 && (!route_timer_.armed() || route_timer_.deadline() > wanted)) {
     route_timer_.Arm(static_cast<uint64_t>(timeout.count()));
   }
   const uint64_t per_try = static_cast<uint64_t>(route_->retries.per_try_timeout.count());
@@ -480,12 +482,17 @@ void ProxyStream::OnDownstreamWritable() {
   SetUpstreamReadDisabled(false);
 }
 
-void ProxyStream::OnDownstreamReset(StreamResetReason) {
+void ProxyStream::OnDownstreamReset(StreamResetReason reason) {
   downstream_ = nullptr;
   downstream_read_disabled_ = false;
   if (finished_) return;
-  AddFlag("DC");
-  if (response_code_details_.empty()) response_code_details_ = "downstream_remote_disconnect";
+  // DR: the client reset this stream (HTTP/2); DC: the connection went away.
+  const bool stream_reset = reason == StreamResetReason::kRemoteReset;
+  AddFlag(stream_reset ? "DR" : "DC");
+  if (response_code_details_.empty()) {
+    response_code_details_ =
+        stream_reset ? "downstream_remote_reset" : "downstream_remote_disconnect";
+  }
   ReleaseUpstream(true);
   Finish();
 }
@@ -497,7 +504,8 @@ void ProxyStream::OnResponseHeaders(ResponseHead&& head, bool end_stream) {
   upstream_service_time_ms_ =
       static_cast<int64_t>(worker_.dispatcher().Now() - upstream_request_start_ms_);
   if (end_stream) {
-    upstream_ = nullptr;  // the codec is done with us
+    upstream_ = nullptr;                         // the codec is done with us
+    if (grpc_) CaptureGrpcStatus(head.headers);  // trailers-only response
   }
   if (ShouldRetry(StreamResetReason::kRemoteReset, head.status)) {
     ReleaseUpstream(true);
@@ -549,6 +557,7 @@ void ProxyStream::OnResponseData(std::string_view data, bool end_stream) {
 
 void ProxyStream::OnResponseTrailers(http::HeaderMap&& trailers) {
   if (finished_) return;
+  if (grpc_) CaptureGrpcStatus(trailers);
   upstream_ = nullptr;
   ReleaseUpstream(false);
   if (downstream_ != nullptr) downstream_->SendTrailers(trailers);
@@ -596,10 +605,15 @@ void ProxyStream::HandleUpstreamFailure(StreamResetReason reason, std::string_vi
   upstream_failure_reason_ = std::string(detail);
   // The keep-alive race: the origin closed a reused connection as we sent
   // on it. One retry on a fresh connection when nothing of the request
-  // reached the socket, or when repeating it is harmless (idempotent).
-  if (reason == StreamResetReason::kConnectionTermination && last_attempt_reused_ &&
-      !stale_retry_used_ && body_replayable_ && !response_started_ &&
-      (!last_attempt_wrote_ || routing::IsIdempotentMethod(request_.method))) {
+  // reached the socket, or when repeating it is harmless (idempotent). A
+  // stream an HTTP/2 upstream refused (REFUSED_STREAM, or above its GOAWAY's
+  // last stream id) was not processed at all (RFC 9113 8.7): same retry.
+  const bool keep_alive_race =
+      reason == StreamResetReason::kConnectionTermination && last_attempt_reused_ &&
+      (!last_attempt_wrote_ || routing::IsIdempotentMethod(request_.method));
+  const bool refused = reason == StreamResetReason::kRefusedStream;
+  if ((keep_alive_race || refused) && !stale_retry_used_ && body_replayable_ &&
+      !response_started_) {
     stale_retry_used_ = true;
     force_fresh_connection_ = true;
     StartAttempt();
@@ -778,6 +792,10 @@ void ProxyStream::LocalReply(int status, std::string_view flag, std::string_view
     Finish();
     return;
   }
+  if (grpc_ && status >= 400) {
+    GrpcLocalReply(status, body.empty() ? details : body);
+    return;
+  }
   ResponseHead head;
   head.status = status;
   if (extra_headers != nullptr) head.headers = *extra_headers;
@@ -859,7 +877,8 @@ void ProxyStream::Log() {
   labels.destination_cluster = cluster != nullptr ? std::string_view(cluster->name) : "unknown";
   labels.response_code = std::string_view(code, static_cast<size_t>(code_end - code));
   labels.response_flags = response_flags_.empty() ? std::string_view("-") : response_flags_;
-  labels.request_protocol = "http";
+  labels.request_protocol = grpc_ ? "grpc" : "http";
+  labels.grpc_response_status = grpc_status_;
   worker_.RecordRequest(labels, duration, bytes_received_, bytes_sent_);
 #endif
 
@@ -889,7 +908,43 @@ void ProxyStream::Log() {
   entry.downstream_remote_address = info_->peer_address;
   entry.requested_server_name = info_->sni;
   if (route_ != nullptr) entry.route_name = route_->name;
+  entry.grpc_status = grpc_status_;
   log.Log(entry);
+}
+
+// ------------------------------------------------------------------ gRPC ---
+
+void ProxyStream::StartGrpcDeadline() {
+  const std::string* value = request_.headers.Get("grpc-timeout");
+  if (value == nullptr) return;
+  const std::optional<uint64_t> ms = ParseGrpcTimeoutMs(*value);
+  if (!ms) return;
+  // The client's deadline runs from now; a route timeout (armed at the end of
+  // the request) can only shorten it.
+  route_timer_.Arm(std::max<uint64_t>(*ms, 1));
+}
+
+void ProxyStream::GrpcLocalReply(int status, std::string_view message) {
+  // "Trailers-only": HTTP 200, one HEADERS block ending the stream.
+  const GrpcStatus grpc = GrpcStatusForLocalReply(status, response_flags_);
+  grpc_status_ = std::to_string(static_cast<int>(grpc));
+  response_code_ = 200;
+  ResponseHead head;
+  head.status = 200;
+  head.headers.Add("content-type", "application/grpc");
+  head.headers.Add("grpc-status", grpc_status_);
+  if (!message.empty()) head.headers.Add("grpc-message", GrpcPercentEncode(message));
+  const std::string& server =
+      snapshot_ ? snapshot_->config->proxy.server_header : worker_.proxy_settings().server_header;
+  if (!server.empty()) head.headers.Set("server", server);
+  response_started_ = true;
+  downstream_->SendHeaders(head, true);
+  response_complete_ = true;
+  Finish();
+}
+
+void ProxyStream::CaptureGrpcStatus(const http::HeaderMap& fields) {
+  if (const std::string* status = fields.Get("grpc-status")) grpc_status_ = *status;
 }
 
 }  // namespace gh::gateway

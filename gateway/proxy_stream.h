@@ -73,6 +73,11 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   void ReleaseUpstream(bool reset);
   void LocalReply(int status, std::string_view flag, std::string_view details,
                   std::string_view body, const http::HeaderMap* extra_headers = nullptr);
+  // gRPC (grpc.h): deadline from grpc-timeout, errors as HTTP 200 +
+  // grpc-status/grpc-message, the status kept for the log and metrics.
+  void StartGrpcDeadline();
+  void GrpcLocalReply(int status, std::string_view message);
+  void CaptureGrpcStatus(const http::HeaderMap& fields);
   void AddFlag(std::string_view flag);
   void SetDownstreamReadDisabled(bool disabled);
   void SetUpstreamReadDisabled(bool disabled);
@@ -136,6 +141,9 @@ class ProxyStream final : public StreamHandler, public UpstreamHandler, public P
   bool mirrors_pending_ = false;            // start once the body is complete
   uint32_t fault_abort_status_ = 0;
   std::string fault_abort_grpc_;
+
+  bool grpc_ = false;
+  std::string grpc_status_;  // "" unless gRPC
 
   Timer route_timer_;
   Timer per_try_timer_;

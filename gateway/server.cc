@@ -28,6 +28,16 @@ Server::~Server() {
     worker->Join();
   workers_.clear();
   drain_timer_.reset();
+  // Start may have failed before Stop ever ran: close the loop's handles
+  // before the dispatcher that their callbacks point to goes away.
+  dispatcher_->Close();
+  for (uv_signal_t* handle : signals_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+  }
+  signals_.clear();
+  dispatcher_->CloseTimers();
+  uv_run(&loop_, UV_RUN_NOWAIT);
   dispatcher_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);

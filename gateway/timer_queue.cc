@@ -9,6 +9,10 @@ TimerQueue::TimerQueue(uv_loop_t* loop) : loop_(loop) {
 
 TimerQueue::~TimerQueue() = default;
 
+void TimerQueue::Unref() {
+  uv_unref(reinterpret_cast<uv_handle_t*>(&handle_));
+}
+
 void TimerQueue::Close() {
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&handle_), nullptr);

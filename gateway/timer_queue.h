@@ -24,6 +24,9 @@ class TimerQueue {
 
   uint64_t Now() const { return uv_now(loop_); }
   size_t armed() const { return entries_.size(); }
+  // Timers keep firing but no longer keep the loop alive (shutdown: what
+  // still lingers on the loop stays bounded by its timers).
+  void Unref();
   // Starts uv_close on the backing handle; call before closing the loop.
   void Close();
 

@@ -5,14 +5,35 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/dispatcher.h"
 #include "gateway/http1_client.h"
+#include "gateway/http2_client.h"
 
 namespace gh::gateway {
+
+PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol, bool tls,
+                                const RequestHead& request) {
+  if (!request.upgrade.empty()) return PoolProtocol::kHttp1;
+  if (tls) {
+    return cluster_protocol == routing::UpstreamProtocol::kH2 ? PoolProtocol::kHttp2
+                                                              : PoolProtocol::kHttp1;
+  }
+  switch (cluster_protocol) {
+    case routing::UpstreamProtocol::kH2c:
+    case routing::UpstreamProtocol::kH2:
+      return PoolProtocol::kHttp2;
+    case routing::UpstreamProtocol::kSameAsClient:
+      return request.protocol == "HTTP/2" ? PoolProtocol::kHttp2 : PoolProtocol::kHttp1;
+    case routing::UpstreamProtocol::kHttp1:
+      break;
+  }
+  return PoolProtocol::kHttp1;
+}
 
 EndpointPool::EndpointPool(Dispatcher& dispatcher, ClusterState& cluster,
                            const sockaddr_storage& address, std::string sni)
     : dispatcher_(dispatcher), cluster_(cluster), address_(address), sni_(std::move(sni)) {}
 
 EndpointPool::~EndpointPool() {
+  http2_.reset();
   for (Waiter& waiter : waiters_) {
     --cluster_.pending;
     waiter.callbacks->OnPoolFailure(StreamResetReason::kConnectionTermination, "pool_destroyed");
@@ -28,7 +49,20 @@ EndpointPool::~EndpointPool() {
   connections_.clear();
 }
 
-bool EndpointPool::Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHandle* handle) {
+bool EndpointPool::empty() const {
+  return connections_.empty() && waiters_.empty() && (http2_ == nullptr || http2_->empty());
+}
+
+bool EndpointPool::Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHandle* handle,
+                           PoolProtocol protocol) {
+  if (protocol == PoolProtocol::kHttp2) {
+    if (http2_ == nullptr) {
+      http2_ = std::make_unique<Http2Pool>(dispatcher_, cluster_, address_, sni_);
+    }
+    handle->http2 = true;
+    return http2_->Acquire(callbacks, fresh_only, &handle->it);
+  }
+  handle->http2 = false;
   while (!fresh_only && !idle_.empty()) {
     Http1ClientConnection* connection = idle_.back();
     idle_.pop_back();
@@ -47,13 +81,17 @@ bool EndpointPool::Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHand
   }
   waiters_.push_back({callbacks, fresh_only});
   ++cluster_.pending;
-  *handle = std::prev(waiters_.end());
+  handle->it = std::prev(waiters_.end());
   if (connecting_ < waiters_.size() && CanCreateConnection()) CreateConnection();
   return true;
 }
 
 void EndpointPool::Cancel(WaiterHandle handle) {
-  waiters_.erase(handle);
+  if (handle.http2) {
+    if (http2_ != nullptr) http2_->Cancel(handle.it);
+    return;
+  }
+  waiters_.erase(handle.it);
   --cluster_.pending;
 }
 
@@ -155,6 +193,7 @@ void EndpointPool::OnClosed(Http1ClientConnection* connection, bool connect_fail
 
 void EndpointPool::Retire() {
   retired_ = true;
+  if (http2_ != nullptr) http2_->Retire();
   std::vector<Http1ClientConnection*> idle;
   idle.swap(idle_);
   for (Http1ClientConnection* connection : idle)

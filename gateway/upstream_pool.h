@@ -1,8 +1,10 @@
-// Per-worker connection pool for one upstream endpoint (HTTP/1.1): idle
+// Per-worker connection pool for one upstream endpoint. HTTP/1.1: idle
 // keep-alive connections reused most-recent-first, new connections up to the
 // cluster's limit, a bounded FIFO of requests waiting for a connection
 // (circuit breakers: 503 UO beyond it), idle timeout shorter than typical
-// origin keep-alive timeouts to avoid the reuse race.
+// origin keep-alive timeouts to avoid the reuse race. HTTP/2 requests go to
+// the endpoint's Http2Pool (http2_client.h), created on first use; the
+// cluster's connection and pending limits count both.
 #pragma once
 
 #include <sys/socket.h>
@@ -15,12 +17,14 @@
 #include <vector>
 
 #include "gateway/http_stream.h"
+#include "routing/model.h"
 
 namespace gh::gateway {
 
 class ClusterState;
 class Dispatcher;
 class Http1ClientConnection;
+class Http2Pool;
 
 class PoolCallbacks {
  public:
@@ -33,13 +37,29 @@ class PoolCallbacks {
   virtual UpstreamHandler& upstream_handler() = 0;
 };
 
+struct PoolWaiter {
+  PoolCallbacks* callbacks;
+  bool fresh_only;
+};
+
+// Which wire protocol one request uses upstream.
+enum class PoolProtocol : uint8_t { kHttp1, kHttp2 };
+
+// The protocol of the upstream request: the cluster's (h2c / h2 -> HTTP/2),
+// the client's for use_client_protocol, and always HTTP/1.1 for upgrades
+// (WebSocket, also when the client asked with HTTP/2 extended CONNECT).
+// Over TLS only an h2 cluster (ALPN "h2" offered) gets HTTP/2: a cluster's
+// TLS context offers one ALPN list, so use_client_protocol stays HTTP/1.1.
+PoolProtocol SelectPoolProtocol(routing::UpstreamProtocol cluster_protocol, bool tls,
+                                const RequestHead& request);
+
 class EndpointPool {
  public:
-  struct Waiter {
-    PoolCallbacks* callbacks;
-    bool fresh_only;
+  using Waiter = PoolWaiter;
+  struct WaiterHandle {
+    std::list<Waiter>::iterator it;
+    bool http2 = false;
   };
-  using WaiterHandle = std::list<Waiter>::iterator;
 
   // `sni`: the TLS server name this pool's connections use ("" when the
   // cluster is plaintext or has a fixed SNI).
@@ -51,11 +71,12 @@ class EndpointPool {
 
   // Serves `callbacks` now (OnPoolReady/OnPoolFailure called synchronously)
   // or queues it; returns true when queued, with `handle` set for Cancel.
-  bool Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHandle* handle);
+  bool Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHandle* handle,
+               PoolProtocol protocol = PoolProtocol::kHttp1);
   void Cancel(WaiterHandle handle);
   // Closes idle connections; active ones close when their request ends.
   void Retire();
-  bool empty() const { return connections_.empty() && waiters_.empty(); }
+  bool empty() const;
   size_t idle_count() const { return idle_.size(); }
   size_t active_count() const { return connections_.size() - idle_.size(); }
   size_t pending_count() const { return waiters_.size(); }
@@ -80,6 +101,7 @@ class EndpointPool {
   std::vector<std::unique_ptr<Http1ClientConnection>> connections_;
   std::vector<Http1ClientConnection*> idle_;  // most recently used last
   std::list<Waiter> waiters_;
+  std::unique_ptr<Http2Pool> http2_;  // created on the first HTTP/2 request
   size_t connecting_ = 0;
   bool retired_ = false;
 };

@@ -9,9 +9,12 @@
 #include "base/log.h"
 #include "gateway/connection.h"
 #include "gateway/http1_server.h"
+#include "gateway/http2_server.h"
 #include "gateway/loop_lag.h"
 #include "gateway/mirror_request.h"
+#include "gateway/protocol_sniffer.h"
 #include "gateway/proxy_stream.h"
+#include "gateway/tcp_proxy.h"
 #include "gateway/tls_acceptor.h"
 
 namespace gh::gateway {
@@ -30,6 +33,9 @@ Worker::Worker(uint32_t index, uint32_t worker_count)
   access_log_ = std::make_unique<AccessLogWriter>(*dispatcher_);
   housekeeping_timer_ = std::make_unique<Timer>(dispatcher_->timers(), [this] { Housekeeping(); });
   lag_probe_ = std::make_unique<LoopLagProbe>(*dispatcher_, stats_.loop_lag);
+  tcp_sessions_ = std::make_unique<TcpSessions>([this] {
+    if (draining_) ReportDrain();
+  });
 }
 
 Worker::~Worker() {
@@ -50,7 +56,10 @@ void Worker::Run() {
   housekeeping_timer_->Arm(kHousekeepingMs);
   lag_probe_->Start();
   uv_run(&loop_, UV_RUN_DEFAULT);
-  // The loop ended: every handle is closed. Free what is left.
+  // The loop ended: every handle is closed but the (unreferenced) timers.
+  dispatcher_->CloseTimers();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  // Free what is left.
   lag_probe_.reset();
   housekeeping_timer_.reset();
   access_log_.reset();
@@ -81,8 +90,8 @@ void Worker::PostDrain(std::function<void(uint32_t, size_t)> report) {
     draining_ = true;
     drain_report_ = std::move(report);
     StopListeners();
-    std::vector<Http1ServerConnection*> all(connections_.begin(), connections_.end());
-    for (Http1ServerConnection* connection : all)
+    std::vector<DownstreamSession*> all(connections_.begin(), connections_.end());
+    for (DownstreamSession* connection : all)
       connection->Drain();
     ReportDrain();
   });
@@ -92,10 +101,22 @@ void Worker::PostStop() {
   dispatcher_->Post([this] {
     stopping_ = true;
     StopListeners();
-    std::vector<Http1ServerConnection*> all(connections_.begin(), connections_.end());
-    for (Http1ServerConnection* connection : all)
+    std::vector<DownstreamSession*> all(connections_.begin(), connections_.end());
+    for (DownstreamSession* connection : all)
       delete connection;
     connections_.clear();
+    tcp_sessions_->AbortAll();
+    // Mirrors hold upstream sockets and count in their cluster: end them
+    // while the clusters live (their deadline timers stop with the loop).
+    std::vector<MirrorRequest*> mirrors(mirrors_.begin(), mirrors_.end());
+    mirrors_.clear();
+    for (MirrorRequest* mirror : mirrors)
+      delete mirror;
+    // Handshakes in progress hold sockets too (their timeout is a timer).
+    std::vector<TlsAcceptor*> handshakes(handshakes_.begin(), handshakes_.end());
+    handshakes_.clear();
+    for (TlsAcceptor* acceptor : handshakes)
+      delete acceptor;
     clusters_->RetireAll();
     access_log_->Flush();
     housekeeping_timer_->Cancel();
@@ -107,7 +128,7 @@ void Worker::PostStop() {
 void Worker::PostStatsRequest(std::function<void(WorkerStats)> reply) {
   dispatcher_->Post([this, reply = std::move(reply)] {
     WorkerStats copy = stats_;
-    copy.downstream_cx_active = connections_.size();
+    copy.downstream_cx_active = connections_.size() + tcp_sessions_->size();
     clusters_->Report(copy.clusters);
     reply(std::move(copy));
   });
@@ -127,14 +148,14 @@ void Worker::ApplySnapshot(SnapshotPtr snapshot, std::vector<ListenerHandoff> ad
   if (!remove.empty()) {
     // Connections of a removed listener finish their current request and
     // close (idle ones now) instead of answering later requests with 404.
-    std::vector<Http1ServerConnection*> doomed;
-    for (Http1ServerConnection* connection : connections_) {
+    std::vector<DownstreamSession*> doomed;
+    for (DownstreamSession* connection : connections_) {
       const std::string& listener = connection->info().listener_name;
       if (std::find(remove.begin(), remove.end(), listener) != remove.end()) {
         doomed.push_back(connection);
       }
     }
-    for (Http1ServerConnection* connection : doomed)
+    for (DownstreamSession* connection : doomed)
       connection->Drain();
   }
   for (ListenerHandoff& handoff : add) {
@@ -155,7 +176,7 @@ void Worker::StopListeners() {
 void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   const routing::ProxySettings& proxy = proxy_settings();
   const uint32_t share = (proxy.max_connections + worker_count_ - 1) / worker_count_;
-  if (draining_ || connections_.size() + handshakes_.size() >= share) {
+  if (draining_ || connections_.size() + handshakes_.size() + tcp_sessions_->size() >= share) {
     ++stats_.downstream_cx_rejected;
     ::close(fd);
     return;
@@ -178,12 +199,20 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
   info->peer_ip = connection->PeerIp();
   info->peer_address = connection->PeerAddressString();
   info->local_address = connection->LocalAddressString();
-
   switch (config->kind) {
-    case routing::ListenerKind::kHttp:
-      StartHttpSession(connection, std::move(info));
+    case routing::ListenerKind::kHttp: {
+      // Plain HTTP listeners serve HTTP/1.1 and h2c (prior knowledge) on one port.
+      auto* sniffer = new ProtocolSniffer(*this, connection, std::move(info));
+      connections_.insert(sniffer);
+      sniffer->Start();
       return;
-    case routing::ListenerKind::kHttps: {
+    }
+    case routing::ListenerKind::kTcp:
+    case routing::ListenerKind::kTlsPassthrough:
+      StartTcpSession(*this, *config, connection, std::move(info));  // gateway/tcp_proxy.h
+      return;
+    case routing::ListenerKind::kHttps:
+    case routing::ListenerKind::kTlsTerminated: {
       auto context = snapshot_->ListenerTls(config->name);
       Result<std::unique_ptr<tls::TlsSession>> session =
           context != nullptr ? tls::TlsSession::NewServer(context)
@@ -204,17 +233,29 @@ void Worker::OnAccepted(const WorkerListener& listener, int fd) {
       acceptor->Start();
       return;
     }
-    default:
-      // TCP, TLS passthrough and TLS-terminated TCP listeners: byte pipes.
-      connection->CloseAndDetach(Connection::CloseMode::kAbort);
-      return;
   }
 }
 
-void Worker::StartHttpSession(Connection* connection, std::shared_ptr<DownstreamInfo> info) {
+void Worker::StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
+                          DownstreamProtocol protocol, std::string_view initial) {
+  if (protocol == DownstreamProtocol::kHttp2) {
+    auto* session = new Http2ServerConnection(*this, connection, std::move(info));
+    connections_.insert(session);
+    session->Start(initial);
+    return;
+  }
   auto* session = new Http1ServerConnection(*this, connection, std::move(info));
   connections_.insert(session);
-  session->Start();
+  session->Start(initial);
+}
+
+void Worker::OnProtocolDetected(ProtocolSniffer* sniffer, Connection* connection,
+                                std::shared_ptr<const DownstreamInfo> info,
+                                DownstreamProtocol protocol, std::string_view initial) {
+  if (connections_.erase(sniffer) != 0) {
+    dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(sniffer));
+  }
+  StartSession(connection, std::move(info), protocol, initial);
 }
 
 void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
@@ -226,7 +267,16 @@ void Worker::OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
     connection->CloseAndDetach(Connection::CloseMode::kFlushWrite);
     return;
   }
-  StartHttpSession(connection, std::move(info));
+  for (const routing::Listener& l : snapshot_->config->listeners) {
+    if (l.name == info->listener_name && l.kind == routing::ListenerKind::kTlsTerminated) {
+      StartTcpSession(*this, l, connection, std::move(info));  // plaintext byte pipe
+      return;
+    }
+  }
+  // ALPN picks the codec; without ALPN the client speaks HTTP/1.1.
+  const DownstreamProtocol protocol =
+      info->alpn == "h2" ? DownstreamProtocol::kHttp2 : DownstreamProtocol::kHttp1;
+  StartSession(connection, std::move(info), protocol, {});
 }
 
 void Worker::OnTlsAcceptorClosed(TlsAcceptor* acceptor) {
@@ -248,14 +298,14 @@ std::unique_ptr<StreamHandler> Worker::NewStream(DownstreamStream& downstream,
   return std::make_unique<ProxyStream>(*this, downstream, std::move(info));
 }
 
-void Worker::OnDownstreamClosed(Http1ServerConnection* connection) {
+void Worker::OnDownstreamClosed(DownstreamSession* connection) {
   if (connections_.erase(connection) == 0) return;
   dispatcher_->DeferDelete(std::unique_ptr<DeferredDeletable>(connection));
   if (draining_) ReportDrain();
 }
 
 void Worker::ReportDrain() {
-  if (drain_report_) drain_report_(index_, connections_.size());
+  if (drain_report_) drain_report_(index_, connections_.size() + tcp_sessions_->size());
 }
 
 void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,
@@ -264,6 +314,14 @@ void Worker::CountDownstreamProtocolError(const DownstreamInfo&, int status,
   const std::string code = std::to_string(status);
   // Counted like any request (the histograms too), with nothing measured.
   RecordRequest(RequestLabelsView{"unknown", "unknown", code, "DPE", "http", ""}, 0, 0, 0);
+}
+
+void Worker::CountHttp2Violation(const DownstreamInfo& info, Http2Violation violation) {
+  const std::string_view kind = Http2ViolationName(violation);
+  ++stats_.http2_violations[std::string(kind)];
+  GH_LOG(kHttp, kWarn,
+         "http2 violation: " << kind << " from " << info.peer_address << " (connection "
+                             << info.connection_id << "): GOAWAY and close");
 }
 
 void Worker::RecordRequest(const RequestLabels& labels, uint64_t duration_ms,
@@ -304,7 +362,13 @@ void Worker::Housekeeping() {
 }
 
 WorkerListener::WorkerListener(Worker& worker, std::string name, int fd)
-    : worker_(worker), name_(std::move(name)), fd_(fd), poll_(new uv_poll_t) {
+    : worker_(worker),
+      name_(std::move(name)),
+      fd_(fd),
+      poll_(new uv_poll_t),
+      resume_(worker.dispatcher().timers(), [this] {
+        if (poll_ != nullptr) uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
+      }) {
   uv_poll_init(worker.dispatcher().loop(), poll_, fd_);
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE, &WorkerListener::OnReadable);
@@ -315,6 +379,7 @@ WorkerListener::~WorkerListener() {
 }
 
 void WorkerListener::Close() {
+  resume_.Cancel();
   if (poll_ == nullptr) return;
   uv_poll_stop(poll_);
   poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
@@ -334,7 +399,11 @@ void WorkerListener::OnReadable(uv_poll_t* handle, int status, int) {
     if (fd < 0) {
       if (errno == EINTR) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        GH_LOG(kWorker, kWarn, "accept: out of file descriptors");
+        // The connection stays in the backlog and the poll stays readable:
+        // pause accepting for a moment rather than spin (and log) on it.
+        GH_LOG(kWorker, kWarn, "accept: out of file descriptors; pausing accepts for 100 ms");
+        uv_poll_stop(handle);
+        self->resume_.Arm(100);
       }
       return;
     }

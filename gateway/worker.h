@@ -19,6 +19,8 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/dispatcher.h"
 #include "gateway/downstream_info.h"
+#include "gateway/downstream_session.h"
+#include "gateway/http2_limits.h"
 #include "gateway/http_stream.h"
 #include "gateway/snapshot.h"
 #include "gateway/stats.h"
@@ -26,9 +28,10 @@
 namespace gh::gateway {
 
 class Connection;
-class Http1ServerConnection;
 class LoopLagProbe;
 class MirrorRequest;
+class ProtocolSniffer;
+class TcpSessions;
 class TlsAcceptor;
 class WorkerListener;
 
@@ -70,13 +73,22 @@ class Worker {
   ClusterManager& clusters() { return *clusters_; }
   AccessLogWriter& access_log() { return *access_log_; }
   WorkerStats& stats() { return stats_; }
+  TcpSessions& tcp_sessions() { return *tcp_sessions_; }
   bool draining() const { return draining_; }
 
   void OnAccepted(const WorkerListener& listener, int fd);
-  void StartHttpSession(Connection* connection, std::shared_ptr<DownstreamInfo> info);
+  // Runs `protocol` on an accepted connection; `initial` holds bytes already
+  // read from it (sniffing). Plain listeners get there through the sniffer,
+  // TLS listeners through the handshake (ALPN "h2" -> kHttp2, else kHttp1).
+  void StartSession(Connection* connection, std::shared_ptr<const DownstreamInfo> info,
+                    DownstreamProtocol protocol, std::string_view initial);
+  // The sniffer recognised the protocol: it is replaced by the real session.
+  void OnProtocolDetected(ProtocolSniffer* sniffer, Connection* connection,
+                          std::shared_ptr<const DownstreamInfo> info, DownstreamProtocol protocol,
+                          std::string_view initial);
   std::unique_ptr<StreamHandler> NewStream(DownstreamStream& downstream,
                                            std::shared_ptr<const DownstreamInfo> info);
-  void OnDownstreamClosed(Http1ServerConnection* connection);
+  void OnDownstreamClosed(DownstreamSession* session);
   // TLS handshakes on terminating listeners.
   void OnTlsAccepted(TlsAcceptor* acceptor, Connection* connection,
                      std::shared_ptr<DownstreamInfo> info);
@@ -85,6 +97,7 @@ class Worker {
   void CountTlsFailure(std::string_view reason);
   void CountDownstreamProtocolError(const DownstreamInfo& info, int status,
                                     std::string_view detail);
+  void CountHttp2Violation(const DownstreamInfo& info, Http2Violation violation);
   void RecordRequest(const RequestLabelsView& labels, uint64_t duration_ms, uint64_t request_bytes,
                      uint64_t response_bytes);
   void RecordRequest(const RequestLabels& labels, uint64_t duration_ms, uint64_t request_bytes,
@@ -112,8 +125,9 @@ class Worker {
   std::unique_ptr<AccessLogWriter> access_log_;
   WorkerStats stats_;
   std::unordered_map<std::string, std::unique_ptr<WorkerListener>> listeners_;
-  std::unordered_set<Http1ServerConnection*> connections_;
+  std::unordered_set<DownstreamSession*> connections_;
   std::unordered_set<MirrorRequest*> mirrors_;
+  std::unique_ptr<TcpSessions> tcp_sessions_;  // TCP / TLS passthrough (gateway/tcp_proxy.h)
   std::unordered_set<TlsAcceptor*> handshakes_;
   std::unique_ptr<Timer> housekeeping_timer_;
   std::unique_ptr<LoopLagProbe> lag_probe_;
@@ -139,6 +153,9 @@ class WorkerListener {
   std::string name_;
   int fd_;
   uv_poll_t* poll_;
+  // Out of file descriptors: accepting pauses briefly instead of spinning
+  // on a poll that stays readable.
+  Timer resume_;
 };
 
 }  // namespace gh::gateway

@@ -66,6 +66,12 @@ struct ProxySettings {
   uint32_t http2_max_concurrent_streams = 100;
   uint32_t http2_initial_stream_window = 64 * 1024;
   uint32_t http2_initial_connection_window = 1024 * 1024;
+  // Abuse limits (each violation: GOAWAY, connection closed, counted by kind).
+  uint32_t http2_max_continuations = 8;               // CONTINUATION frames per header block
+  uint32_t http2_stream_reset_burst = 1000;           // RST_STREAM token bucket (rapid reset)
+  uint32_t http2_stream_reset_rate = 33;              // tokens per second
+  uint32_t http2_max_outbound_control_frames = 1000;  // queued PING/SETTINGS ACKs
+  uint32_t http2_max_consecutive_empty_frames = 1;    // DATA/HEADERS without payload
 
   bool watch_config = false;
   // TLS listeners: a ClientHello with no or an unknown SNI is refused

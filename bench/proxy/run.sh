@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side proxy benchmark: Gatehouse, HAProxy and nginx with equivalent
-# configs in front of the same origin, on this machine, on loopback.
+# Side-by-side proxy benchmark: Gatehouse, HAProxy, nginx and nghttpx with
+# equivalent configs in front of the same origin, on this machine, on loopback.
 #
 #   bash bench/proxy/run.sh
 #
@@ -12,7 +12,7 @@
 # completed requests), and ratios against the baseline proxy (Gatehouse).
 #
 # Environment knobs (all optional):
-#   PROXIES="gatehouse haproxy nginx"   which proxies, in this order
+#   PROXIES="gatehouse haproxy nginx nghttpx"   which proxies, in this order
 #   SCENARIOS="small 64k 1m"            see the scenario table below
 #   DURATION=10   WARMUP=2              seconds per measurement / warm-up
 #   CONNS=64 THREADS=1                  default load shape (scenarios may override)
@@ -29,7 +29,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-PROXIES=${PROXIES:-"gatehouse haproxy nginx"}
+PROXIES=${PROXIES:-"gatehouse haproxy nginx nghttpx"}
 SCENARIOS=${SCENARIOS:-"small 64k 1m"}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
@@ -45,6 +45,8 @@ CLK_TCK=$(getconf CLK_TCK)
 # name -> "tool scheme path connections [extra load-generator args...]"
 #   tool:   wrk (HTTP/1.1 keep-alive) | h2load (HTTP/2, -m streams per connection)
 #   scheme: http | https (TLS: each proxy terminates with the same ECDSA P-256 cert)
+#           | h2c (cleartext HTTP/2 with prior knowledge on the plain listener;
+#             nginx cannot serve it beside HTTP/1.1 on one port and is skipped)
 #   extra:  passed to the tool (no spaces inside one argument)
 # To add one: add a line here, then make sure each proxy's config writer
 # handles its scheme/protocol (write_*_config below).
@@ -55,6 +57,7 @@ declare -A SCENARIO=(
   [tls-small]="wrk https /small $CONNS"
   [tls-handshake]="wrk https /small $CONNS -H Connection:close"
   [h2-tls-small]="h2load https /small 16"
+  [h2c-small]="h2load h2c /small 16"
 )
 H2_STREAMS=${H2_STREAMS:-16}
 
@@ -234,6 +237,28 @@ write_nginx_config() {
   echo "$dir/nginx.conf"
 }
 
+write_nghttpx_config() {
+  local dir=$1 port=$2 tls=$3
+  # One worker, HTTP/1.1 to the origin with as many connections as needed
+  # (the others open upstream connections on demand too), no access log.
+  {
+    if [ "$tls" = 1 ]; then
+      echo "frontend=127.0.0.1,$port"
+      echo "private-key-file=$WORK/bench.key"
+      echo "certificate-file=$WORK/bench.crt"
+    else
+      echo "frontend=127.0.0.1,$port;no-tls"
+    fi
+    echo "backend=127.0.0.1,$ORIGIN_PORT;;proto=http/1.1"
+    echo "workers=1"
+    echo "backend-connections-per-host=1024"
+    echo "frontend-http2-max-concurrent-streams=100"
+    echo "errorlog-file=$dir/error.log"
+    echo "pid-file=$dir/nghttpx.pid"
+  } >"$dir/nghttpx.conf"
+  echo "$dir/nghttpx.conf"
+}
+
 # start_proxy NAME TLS -> sets PROXY_PID, PROXY_PORT (returns 1 when it can't serve)
 start_proxy() {
   local name=$1 tls=$2
@@ -257,6 +282,11 @@ start_proxy() {
     nginx)
       cfg=$(write_nginx_config "$dir" "$PROXY_PORT" "$tls")
       taskset -c "$PROXY_CPU" nginx -c "$cfg" -p "$dir" >"$dir/stdout.log" 2>"$dir/stderr.log" &
+      ;;
+    nghttpx)
+      command -v nghttpx >/dev/null || { log "nghttpx: not installed (nghttp2-proxy)"; return 1; }
+      cfg=$(write_nghttpx_config "$dir" "$PROXY_PORT" "$tls")
+      taskset -c "$PROXY_CPU" nghttpx --conf="$cfg" >"$dir/stdout.log" 2>"$dir/stderr.log" &
       ;;
     *)
       log "unknown proxy $name"
@@ -383,7 +413,12 @@ for proxy in $PROXIES; do
     todo=()
     for sc in $SCENARIOS; do
       read -r _ scheme _ _ <<<"${SCENARIO[$sc]}"
-      if { [ "$scheme" = https ] && [ "$tls" = 1 ]; } || { [ "$scheme" = http ] && [ "$tls" = 0 ]; }; then
+      if [ "$scheme" = h2c ] && [ "$proxy" = nginx ]; then
+        [ "$tls" = 0 ] && SKIPPED[$proxy]="${SKIPPED[$proxy]:-}$sc(no h2c beside HTTP/1.1) "
+        continue
+      fi
+      if { [ "$scheme" = https ] && [ "$tls" = 1 ]; } ||
+        { [ "$scheme" != https ] && [ "$tls" = 0 ]; }; then
         todo+=("$sc")
       fi
     done
@@ -395,6 +430,7 @@ for proxy in $PROXIES; do
     for sc in "${todo[@]}"; do
       read -r tool scheme path conns extra <<<"${SCENARIO[$sc]}"
       read -r -a extra_args <<<"${extra:-}"
+      [ "$scheme" = h2c ] && scheme=http  # h2load: prior-knowledge h2c for http:// URLs
       url="$scheme://127.0.0.1:$PROXY_PORT$path"
       if [ "$WARMUP" -gt 0 ]; then
         run_load "$tool" "$url" "$conns" "$WARMUP" "$WORK/$sc-$proxy.warmup.txt" \
@@ -418,7 +454,8 @@ done
 echo
 echo "Gatehouse proxy benchmark  ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DURATION}s per run,"
 echo "  proxy on core $PROXY_CPU; origin nginx + load generator on core $LOAD_CPU;"
-echo "  $(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2);"
+echo "  $(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nghttpx --version 2>/dev/null | head -1),"
+echo "  $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(h2load --version 2>/dev/null | head -1);"
 echo "  CPU busy before the run: ${BUSY_BEFORE}%)"
 for key in "${!SKIPPED[@]}"; do echo "  skipped: $key (could not serve: see the messages above) for: ${SKIPPED[$key]}"; done
 echo

@@ -59,6 +59,9 @@ Request headers that steer the response (case-insensitive names)
                                     HTTP/2: RST_STREAM with x-upstream-reset-code
                                     (default 2, INTERNAL_ERROR; 7 = REFUSED_STREAM).
                                     `connection` (both): TCP RST before headers.
+  x-upstream-reset-once: TOKEN      apply x-upstream-reset (default before-headers)
+                                    only to the first request carrying TOKEN; later
+                                    ones are served normally (retry tests).
   x-upstream-close: 1               HTTP/1.1: `Connection: close` and close after
                                     the response. HTTP/2: GOAWAY after it, then close.
   x-upstream-header: name=value     extra response header; repeat the header line
@@ -374,6 +377,10 @@ class Request:
         self.body_done = False
 
 
+# Tokens of x-upstream-reset-once already seen (the first request resets).
+RESET_ONCE_SEEN = set()
+
+
 async def handle_request(req, resp):
     """Protocol-neutral request handling; resp is an H1Responder or H2Stream."""
     h = req.headers
@@ -419,6 +426,13 @@ async def handle_request(req, resp):
         await asyncio.sleep(delay / 1000)
 
     reset = (header_get(h, "x-upstream-reset") or "").lower()
+    once = header_get(h, "x-upstream-reset-once")
+    if once is not None:
+        if once in RESET_ONCE_SEEN:
+            reset = ""
+        else:
+            RESET_ONCE_SEEN.add(once)
+            reset = reset or "before-headers"
     if reset == "connection" or (reset == "before-headers"):
         await resp.reset("before-headers" if reset != "connection" else "connection",
                          int_header(h, "x-upstream-reset-code", 2))

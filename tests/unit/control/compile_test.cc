@@ -275,3 +275,83 @@ TEST(Compile, NotSupportedResourcesAreErrors) {
 
 }  // namespace
 }  // namespace gh::control
+
+namespace gh::control {
+namespace {
+
+// Cluster::protocol from the ServiceEntry port protocol and the
+// DestinationRule connection pool (h2_upgrade_policy, use_client_protocol),
+// and the HTTP/2 limits in [proxy].
+TEST(Compile, UpstreamProtocolFromPortProtocolAndDestinationRule) {
+  auto c = testing::MustCompile(R"(
+[proxy]
+http2_max_continuations = 4
+http2_stream_reset_burst = 50
+http2_stream_reset_rate = 5
+http2_max_consecutive_empty_frames = 3
+[[service_entry]]
+name = "plain"
+hosts = ["plain.internal"]
+ports = [{ number = 80, name = "http", protocol = "HTTP" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1" }]
+[[service_entry]]
+name = "h2"
+hosts = ["h2.internal"]
+ports = [{ number = 80, name = "http2", protocol = "HTTP2" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1" }]
+[[service_entry]]
+name = "grpc"
+hosts = ["grpc.internal", "grpc-tls.internal"]
+ports = [{ number = 80, name = "grpc", protocol = "GRPC" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1" }]
+[[service_entry]]
+name = "upgraded"
+hosts = ["upgraded.internal", "same.internal", "kept.internal"]
+ports = [{ number = 80, name = "http", protocol = "HTTP" }]
+resolution = "STATIC"
+endpoints = [{ address = "127.0.0.1" }]
+[[destination_rule]]
+name = "tls"
+host = "grpc-tls.internal"
+traffic_policy = { tls = { mode = "SIMPLE" } }
+[[destination_rule]]
+name = "up"
+host = "upgraded.internal"
+traffic_policy = { connection_pool = { http = { h2_upgrade_policy = "UPGRADE" } } }
+[[destination_rule]]
+name = "same"
+host = "same.internal"
+traffic_policy = { connection_pool = { http = { use_client_protocol = true } } }
+[[destination_rule]]
+name = "kept"
+host = "kept.internal"
+traffic_policy = { connection_pool = { http = { h2_upgrade_policy = "DO_NOT_UPGRADE" } } }
+)");
+  ASSERT_TRUE(c);
+  auto protocol = [&](const std::string& host) {
+    for (const routing::Cluster& cluster : c->clusters) {
+      if (cluster.host == host) return cluster.protocol;
+    }
+    ADD_FAILURE() << "no cluster for " << host;
+    return routing::UpstreamProtocol::kHttp1;
+  };
+  using P = routing::UpstreamProtocol;
+  EXPECT_EQ(protocol("plain.internal"), P::kHttp1);
+  EXPECT_EQ(protocol("h2.internal"), P::kH2c);
+  EXPECT_EQ(protocol("grpc.internal"), P::kH2c);
+  EXPECT_EQ(protocol("grpc-tls.internal"), P::kH2) << "TLS upstream: h2 by ALPN";
+  EXPECT_EQ(protocol("upgraded.internal"), P::kH2c);
+  EXPECT_EQ(protocol("same.internal"), P::kSameAsClient);
+  EXPECT_EQ(protocol("kept.internal"), P::kHttp1);
+  EXPECT_EQ(c->proxy.http2_max_continuations, 4u);
+  EXPECT_EQ(c->proxy.http2_stream_reset_burst, 50u);
+  EXPECT_EQ(c->proxy.http2_stream_reset_rate, 5u);
+  EXPECT_EQ(c->proxy.http2_max_consecutive_empty_frames, 3u);
+  EXPECT_EQ(c->proxy.http2_max_outbound_control_frames, 1000u) << "default";
+}
+
+}  // namespace
+}  // namespace gh::control

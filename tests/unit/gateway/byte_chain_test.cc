@@ -9,7 +9,8 @@ namespace {
 
 std::string Pattern(size_t n) {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>('a' + i % 26);
   return s;
 }
 
@@ -23,7 +24,8 @@ TEST(ByteChain, AppendPeekDrainAcrossBlocks) {
   const size_t n = chain.Peek(spans, 8);
   EXPECT_EQ(n, 4u);
   std::string joined;
-  for (size_t i = 0; i < n; ++i) joined.append(spans[i].data, spans[i].size);
+  for (size_t i = 0; i < n; ++i)
+    joined.append(spans[i].data, spans[i].size);
   EXPECT_EQ(joined, data);
   chain.Drain(ByteChain::kBlockSize + 5);
   EXPECT_EQ(chain.CopyOut(), data.substr(ByteChain::kBlockSize + 5));
@@ -52,6 +54,23 @@ TEST(ByteChain, MoveRelinksAndEmptiesSource) {
   ByteChain c = std::move(a);
   EXPECT_EQ(c.size(), 12u);
   EXPECT_EQ(a.size(), 0u);  // NOLINT: moved-from is empty by contract
+}
+
+TEST(ByteChain, PeekSkipsFromTheFront) {
+  ByteChain chain;
+  const std::string data = Pattern(ByteChain::kBlockSize * 3 + 100);
+  chain.Append(data);
+  chain.Drain(10);  // a partial head block
+  ByteSpan spans[4];
+  const size_t skip = ByteChain::kBlockSize + 5;
+  const size_t n = chain.Peek(spans, 4, SIZE_MAX, skip);
+  std::string got;
+  for (size_t i = 0; i < n; ++i)
+    got.append(spans[i].data, spans[i].size);
+  EXPECT_EQ(got, data.substr(10 + skip));
+  EXPECT_EQ(chain.Peek(spans, 4, SIZE_MAX, chain.size()), 0u);
+  ASSERT_EQ(chain.Peek(spans, 1, 7, ByteChain::kBlockSize - 10), 1u);
+  EXPECT_EQ(std::string(spans[0].data, spans[0].size), data.substr(ByteChain::kBlockSize, 7));
 }
 
 TEST(ByteChain, InFlightBytesStableWhileAppending) {

@@ -87,7 +87,8 @@ TEST(Http1Parser, SmugglingAndSyntaxRejectedWith400) {
   EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc"), 400);
   EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"), 400);
   // Bad chunk syntax and chunk-size overflow.
-  EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+  EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            400);
   EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "fffffffffffffffffff\r\n"),
             400);
@@ -98,7 +99,9 @@ TEST(Http1Parser, SmugglingAndSyntaxRejectedWith400) {
   EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  continued\r\n\r\n"), 400);
   // NUL / CTL in a value, space before colon, bad name characters.
   EXPECT_EQ(StatusOf(std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 35)), 400);
-  EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01" "b\r\n\r\n"), 400);
+  EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01"
+                     "b\r\n\r\n"),
+            400);
   EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost : x\r\n\r\n"), 400);
   EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nX(A): 1\r\nHost: x\r\n\r\n"), 400);
   // Invalid method and request-target, unknown version.
@@ -117,7 +120,8 @@ TEST(Http1Parser, HeaderLimitsGive431) {
   Http1Parser::Limits limits{1024, 5};
   Recorder r;
   std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 5; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+  for (int i = 0; i < 5; ++i)
+    many += "X-" + std::to_string(i) + ": v\r\n";
   many += "\r\n";
   auto outcome = ParseRequest(many, r, limits);
   EXPECT_EQ(outcome.status, Http1Parser::Status::kError);
@@ -173,8 +177,8 @@ TEST(Http1Parser, UpgradeStopsAtTunnelBytes) {
 TEST(Http1Parser, ResponseSkipsInterimAndHonoursSkipBody) {
   Recorder r;
   Http1Parser parser(Http1Parser::Kind::kResponse, {}, &r);
-  auto outcome = parser.Feed(
-      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  auto outcome =
+      parser.Feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_EQ(outcome.status, Http1Parser::Status::kPaused);
   ASSERT_EQ(r.heads.size(), 1u);  // the 100 never reaches the owner
   EXPECT_EQ(r.heads[0].status, 200);
