@@ -161,8 +161,10 @@ bool Http1ClientConnection::request_bytes_written() const {
   return written > written_at_attach_;
 }
 
-bool Http1ClientConnection::StillUsable() const {
-  return connection_ != nullptr && !closed_ && connection_->PeerStillOpen();
+bool Http1ClientConnection::StillUsable(uint64_t now_ms) const {
+  if (connection_ == nullptr || closed_) return false;
+  if (now_ms - idle_since_ms_ < kProbeAfterIdleMs) return true;
+  return connection_->PeerStillOpen();
 }
 
 std::string Http1ClientConnection::upstream_local_address() const {

@@ -38,8 +38,10 @@ class Http1ClientConnection final : public ConnectionHandler,
   uint32_t requests_served() const { return requests_; }
   // Closes the connection (idle timeout, pool retirement).
   void Close();
-  // Idle-timer bookkeeping, owned by the pool.
+  // Idle bookkeeping, owned by the pool.
   Timer& idle_timer() { return idle_timer_; }
+  uint64_t idle_since_ms() const { return idle_since_ms_; }
+  void set_idle_since_ms(uint64_t now_ms) { idle_since_ms_ = now_ms; }
 
   // UpstreamStream
   void SendHeaders(const RequestHead& head, bool end_stream) override;
@@ -51,7 +53,13 @@ class Http1ClientConnection final : public ConnectionHandler,
   bool reused_connection() const override { return requests_ > 1; }
   bool request_bytes_written() const override;
   // False when the peer already closed this idle connection (EOF pending).
-  bool StillUsable() const;
+  // A connection idle for less than kProbeAfterIdleMs is taken on trust: the
+  // loop has been reading it all along, so a close would already have been
+  // seen, and a close racing with reuse is covered by the stale-connection
+  // retry. Longer idles approach origin keep-alive timeouts and get a
+  // non-blocking peek (one syscall) first.
+  static constexpr uint64_t kProbeAfterIdleMs = 1000;
+  bool StillUsable(uint64_t now_ms) const;
   std::string upstream_local_address() const override;
 
   // ConnectionHandler
@@ -75,6 +83,7 @@ class Http1ClientConnection final : public ConnectionHandler,
   UpstreamHandler* handler_ = nullptr;
   Timer idle_timer_;
   uint32_t requests_ = 0;
+  uint64_t idle_since_ms_ = 0;
   uint64_t written_at_attach_ = 0;
   uint64_t final_written_ = 0;  // bytes_written() when the socket closed
   std::string close_detail_;    // why the connection failed (TLS reason)

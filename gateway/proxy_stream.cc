@@ -353,7 +353,9 @@ void ProxyStream::OnPoolReady(UpstreamStream& stream) {
     return;
   }
   upstream_ = &stream;
-  upstream_local_address_ = stream.upstream_local_address();
+  // Formatting the address costs more than the rest of this hand-off; only
+  // the access log wants it.
+  if (worker_.access_log().enabled()) upstream_local_address_ = stream.upstream_local_address();
   SendRequestToUpstream();
 }
 

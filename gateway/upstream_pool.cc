@@ -66,7 +66,7 @@ bool EndpointPool::Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterHand
   while (!fresh_only && !idle_.empty()) {
     Http1ClientConnection* connection = idle_.back();
     idle_.pop_back();
-    if (!connection->StillUsable()) {
+    if (!connection->StillUsable(dispatcher_.Now())) {
       // The origin closed it while idle (keep-alive timeout): never reuse.
       connection->Close();
       continue;
@@ -148,6 +148,7 @@ void EndpointPool::OnReleased(Http1ClientConnection* connection) {
     connection->Close();
     return;
   }
+  connection->set_idle_since_ms(dispatcher_.Now());
   idle_.push_back(connection);
   ArmIdle(connection);
 }
