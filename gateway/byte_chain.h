@@ -6,9 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gh::gateway {
 
@@ -53,8 +53,13 @@ class ByteChain {
   };
   static char* AllocateBlock();
   static void ReleaseBlock(char* data);
+  void PopFront();
 
-  std::deque<Block> blocks_;
+  // Live blocks are blocks_[head_..]: popping the front only advances head_
+  // (a vector, not a deque: libstdc++'s deque allocates even when empty and
+  // when moved from, and a chain is built for every request).
+  std::vector<Block> blocks_;
+  size_t head_ = 0;
   size_t size_ = 0;
 };
 
