@@ -128,6 +128,7 @@ std::string ClusterManager::Key(const routing::Cluster& cluster,
 }
 
 ClusterState* ClusterManager::Get(const Snapshot& snapshot, uint32_t index) {
+  if (&snapshot == indexed_snapshot_ && index < by_index_.size()) return by_index_[index];
   const routing::Config& config = *snapshot.config;
   if (index >= config.clusters.size()) return nullptr;
   const routing::Cluster& cluster = config.clusters[index];
@@ -144,6 +145,7 @@ ClusterState* ClusterManager::Get(const Snapshot& snapshot, uint32_t index) {
 
 void ClusterManager::Apply(const Snapshot& snapshot) {
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> next;
+  by_index_.assign(snapshot.config->clusters.size(), nullptr);
   for (uint32_t i = 0; i < snapshot.config->clusters.size(); ++i) {
     const routing::Cluster& cluster = snapshot.config->clusters[i];
     auto tls = snapshot.ClusterTls(i);
@@ -151,13 +153,19 @@ void ClusterManager::Apply(const Snapshot& snapshot) {
     auto it = clusters_.find(key);
     if (it != clusters_.end()) {
       it->second->UpdateConfig(snapshot.config, cluster, tls);
+      by_index_[i] = it->second.get();
       next.emplace(std::move(key), std::move(it->second));
       clusters_.erase(it);
-    } else if (next.find(key) == next.end()) {
-      next.emplace(std::move(key), std::make_unique<ClusterState>(dispatcher_, snapshot.config,
-                                                                  cluster, tls, workers_, stats_));
+    } else if (auto same = next.find(key); same != next.end()) {
+      by_index_[i] = same->second.get();
+    } else {
+      auto state = std::make_unique<ClusterState>(dispatcher_, snapshot.config, cluster, tls,
+                                                  workers_, stats_);
+      by_index_[i] = state.get();
+      next.emplace(std::move(key), std::move(state));
     }
   }
+  indexed_snapshot_ = &snapshot;
   for (auto& [key, state] : clusters_) {
     state->Retire();
     retired_.push_back(std::move(state));
@@ -207,6 +215,8 @@ void ClusterManager::Report(std::map<std::string, ClusterStats>& out) const {
 }
 
 void ClusterManager::RetireAll() {
+  indexed_snapshot_ = nullptr;
+  by_index_.clear();
   for (auto& [key, state] : clusters_) {
     state->Retire();
     retired_.push_back(std::move(state));

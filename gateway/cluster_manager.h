@@ -123,6 +123,11 @@ class ClusterManager {
   uint32_t workers_;
   WorkerStats* stats_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> clusters_;
+  // The request path's shortcut: states by cluster index for the snapshot
+  // last applied (the worker holds it, so its address cannot be reused
+  // while cached). Other snapshots take the keyed lookup.
+  const Snapshot* indexed_snapshot_ = nullptr;
+  std::vector<ClusterState*> by_index_;
   std::vector<std::unique_ptr<ClusterState>> retired_;
 };
 
