@@ -23,6 +23,13 @@ std::vector<std::string_view> SplitList(std::string_view s, char sep = ',');
 // True when the comma list `list` holds `token` (case-insensitive).
 bool ListHasToken(std::string_view list, std::string_view token);
 
+// Writes `value` as 16 lowercase hex digits to out[0..15] (ids, trace ids).
+inline void WriteHex64(char* out, uint64_t value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i, value >>= 4)
+    out[i] = kHex[value & 0xF];
+}
+
 // Istio/protobuf durations: "1h", "5m", "30s", "250ms", "1.5s", "100us".
 std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 std::optional<uint64_t> ParseUint(std::string_view text, uint64_t max = UINT64_MAX);

@@ -1,6 +1,7 @@
 #include "gateway/header_sanitizer.h"
 
 #include <array>
+#include <cstring>
 #include <vector>
 
 #include "base/strings.h"
@@ -114,23 +115,25 @@ std::string OriginalClientIp(const http::HeaderMap& headers, std::string_view pe
 }
 
 std::string GenerateRequestId(Random& random) {
-  static constexpr char kHex[] = "0123456789abcdef";
   uint64_t hi = random.Next();
   uint64_t lo = random.Next();
   hi = (hi & ~0xF000ULL) | 0x4000ULL;                  // version 4
   lo = (lo & ~(0xC000ULL << 48)) | (0x8000ULL << 48);  // variant 10
-  std::string out;
-  out.reserve(36);
-  for (int i = 15; i >= 0; --i) {
-    out.push_back(kHex[(hi >> (i * 4)) & 0xF]);
-    if (i == 8 || i == 4) out.push_back('-');
-  }
-  out.push_back('-');
-  for (int i = 15; i >= 0; --i) {
-    out.push_back(kHex[(lo >> (i * 4)) & 0xF]);
-    if (i == 12) out.push_back('-');
-  }
-  return out;
+  char hex[32];
+  WriteHex64(hex, hi);
+  WriteHex64(hex + 16, lo);
+  // 8-4-4-4-12
+  char out[36];
+  std::memcpy(out, hex, 8);
+  out[8] = '-';
+  std::memcpy(out + 9, hex + 8, 4);
+  out[13] = '-';
+  std::memcpy(out + 14, hex + 12, 4);
+  out[18] = '-';
+  std::memcpy(out + 19, hex + 16, 4);
+  out[23] = '-';
+  std::memcpy(out + 24, hex + 20, 12);
+  return std::string(out, sizeof out);
 }
 
 bool IsValidRequestId(std::string_view id) {

@@ -360,10 +360,13 @@ void ProxyStream::OnPoolReady(UpstreamStream& stream) {
 }
 
 void ProxyStream::SendRequestToUpstream() {
-  const RequestHead head = BuildUpstreamHead(destination_);
   const bool end_stream = request_end_ && body_.empty() && !request_trailers_.has_value();
   body_sent_ = 0;
-  upstream_->SendHeaders(head, end_stream);
+  if (routing::EditsUpstreamRequest(*route_, destination_)) {
+    upstream_->SendHeaders(BuildUpstreamHead(destination_), end_stream);
+  } else {
+    upstream_->SendHeaders(request_, end_stream);  // as it is: no copy
+  }
   if (upstream_ == nullptr) return;
   if (!end_stream) SendBufferedBody();
   if (request_end_ && upstream_ != nullptr) {

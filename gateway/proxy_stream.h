@@ -13,6 +13,7 @@
 #include "gateway/byte_chain.h"
 #include "gateway/downstream_info.h"
 #include "gateway/http_stream.h"
+#include "gateway/recycled.h"
 #include "gateway/snapshot.h"
 #include "gateway/timer_queue.h"
 #include "gateway/upstream_pool.h"
@@ -23,7 +24,10 @@ namespace gh::gateway {
 class ClusterState;
 class Worker;
 
-class ProxyStream final : public StreamHandler, public UpstreamHandler, public PoolCallbacks {
+class ProxyStream final : public StreamHandler,
+                          public UpstreamHandler,
+                          public PoolCallbacks,
+                          public Recycled<ProxyStream> {
  public:
   ProxyStream(Worker& worker, DownstreamStream& downstream,
               std::shared_ptr<const DownstreamInfo> info);

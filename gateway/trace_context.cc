@@ -1,9 +1,9 @@
 #include "gateway/trace_context.h"
 
+#include "base/strings.h"
+
 namespace gh::gateway {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
 
 bool IsLowerHex(std::string_view s) {
   for (char c : s) {
@@ -25,8 +25,9 @@ std::string ToLower(std::string_view s) {
 }
 
 void AppendHex(std::string& out, uint64_t value) {
-  for (int i = 15; i >= 0; --i)
-    out.push_back(kHex[(value >> (i * 4)) & 0xF]);
+  char hex[16];
+  WriteHex64(hex, value);
+  out.append(hex, sizeof hex);
 }
 
 // B3 ids are case-insensitive hex in practice; traceparent needs lowercase.

@@ -103,6 +103,13 @@ void ApplyRequestHeaderOps(const Route& route, const Destination* destination,
   if (destination != nullptr) ApplyHeaderOps(destination->request_headers, headers);
 }
 
+bool EditsUpstreamRequest(const Route& route, const Destination* destination) {
+  const Rewrite& rw = route.rewrite;
+  if (rw.uri || rw.uri_regex || rw.authority || !route.request_headers.empty()) return true;
+  return destination != nullptr &&
+         (destination->authority || !destination->request_headers.empty());
+}
+
 void ApplyResponseHeaderOps(const Route& route, const Destination* destination,
                             http::HeaderMap& headers) {
   ApplyHeaderOps(route.response_headers, headers);

@@ -46,6 +46,10 @@ void ApplyRequestHeaderOps(const Route& route, const Destination* destination,
                            http::HeaderMap& headers);
 void ApplyResponseHeaderOps(const Route& route, const Destination* destination,
                             http::HeaderMap& headers);
+// Whether the route or destination changes the request on its way upstream
+// (path or authority rewrite, request header ops). When not, the data plane
+// forwards the request head as it is instead of building an edited copy.
+bool EditsUpstreamRequest(const Route& route, const Destination* destination);
 
 // ------------------------------------------------- random-driven picks ---
 

@@ -106,6 +106,35 @@ TEST(Rewrite, AuthorityDestinationWins) {
   EXPECT_EQ(RewriteAuthority(r, &d), "dest.internal");
 }
 
+TEST(Rewrite, EditsUpstreamRequestSeesEveryEdit) {
+  Route r;
+  Destination d;
+  EXPECT_FALSE(EditsUpstreamRequest(r, nullptr));
+  EXPECT_FALSE(EditsUpstreamRequest(r, &d));
+  Route uri = r;
+  uri.rewrite.uri = "/v2";
+  EXPECT_TRUE(EditsUpstreamRequest(uri, nullptr));
+  Route regex = r;
+  regex.rewrite.uri_regex = std::make_shared<RE2>("/a");
+  EXPECT_TRUE(EditsUpstreamRequest(regex, nullptr));
+  Route authority = r;
+  authority.rewrite.authority = "x.internal";
+  EXPECT_TRUE(EditsUpstreamRequest(authority, nullptr));
+  Route headers = r;
+  headers.request_headers.remove = {"x-a"};
+  EXPECT_TRUE(EditsUpstreamRequest(headers, nullptr));
+  Destination dest_authority;
+  dest_authority.authority = "d.internal";
+  EXPECT_TRUE(EditsUpstreamRequest(r, &dest_authority));
+  Destination dest_headers;
+  dest_headers.request_headers.add = {{"x-b", "1"}};
+  EXPECT_TRUE(EditsUpstreamRequest(r, &dest_headers));
+  // Response header ops do not touch the request.
+  Route response_only = r;
+  response_only.response_headers.set = {{"x-c", "1"}};
+  EXPECT_FALSE(EditsUpstreamRequest(response_only, nullptr));
+}
+
 TEST(HeaderOps, RemoveSetAddAndDestinationSetWins) {
   Route r;
   r.request_headers.remove = {"x-remove"};
