@@ -103,9 +103,41 @@ bool ParseB3Multi(const http::HeaderMap& headers, TraceContext* out) {
   return true;
 }
 
+namespace {
+
+void CreateContext(Random& random, const TraceContextOptions& options, TraceDecision* decision) {
+  decision->origin = TraceOrigin::kCreated;
+  uint64_t hi = 0, lo = 0, span = 0;
+  while (hi == 0 && lo == 0)
+    hi = random.Next(), lo = random.Next();
+  while (span == 0)
+    span = random.Next();
+  decision->context.trace_id.reserve(32);
+  AppendHex(decision->context.trace_id, hi);
+  AppendHex(decision->context.trace_id, lo);
+  AppendHex(decision->context.parent_id, span);
+  decision->context.sampled = options.sample_new_traces;
+}
+
+}  // namespace
+
 TraceDecision PropagateTraceContext(http::HeaderMap& headers, Random& random,
                                     const TraceContextOptions& options) {
   TraceDecision decision;
+  // Most requests carry no trace context at all: one scan decides that.
+  bool carries_context = false;
+  for (const http::Header& h : headers) {
+    if (h.name == "traceparent" || h.name == "tracestate" || h.name == "b3" ||
+        h.name == "x-b3-traceid") {
+      carries_context = true;
+      break;
+    }
+  }
+  if (!carries_context) {
+    CreateContext(random, options, &decision);
+    headers.Add("traceparent", FormatTraceparent(decision.context));
+    return decision;
+  }
   const std::string* traceparent = headers.Get("traceparent");
   if (traceparent != nullptr && headers.Count("traceparent") == 1 &&
       ParseTraceparent(*traceparent, &decision.context)) {
@@ -120,17 +152,7 @@ TraceDecision PropagateTraceContext(http::HeaderMap& headers, Random& random,
       ParseB3Multi(headers, &decision.context)) {
     decision.origin = TraceOrigin::kB3;
   } else {
-    decision.origin = TraceOrigin::kCreated;
-    uint64_t hi = 0, lo = 0, span = 0;
-    while (hi == 0 && lo == 0)
-      hi = random.Next(), lo = random.Next();
-    while (span == 0)
-      span = random.Next();
-    decision.context.trace_id.reserve(32);
-    AppendHex(decision.context.trace_id, hi);
-    AppendHex(decision.context.trace_id, lo);
-    AppendHex(decision.context.parent_id, span);
-    decision.context.sampled = options.sample_new_traces;
+    CreateContext(random, options, &decision);
   }
   headers.Add("traceparent", FormatTraceparent(decision.context));
   return decision;
