@@ -11,16 +11,16 @@ Http1Parser* Self(llhttp_t* p) {
   return static_cast<Http1Parser*>(p->data);
 }
 
-bool IsForbiddenValueByte(unsigned char c) {
-  return (c < 0x20 && c != '\t') || c == 0x7f;
-}
-
-// No early exit, so the compiler vectorises it: values are checked whole.
+// NUL and other controls but HTAB, and DEL. Branch-free with no early exit,
+// so the compiler vectorises it: values are checked whole.
 bool HasForbiddenValueByte(const char* at, size_t len) {
-  bool forbidden = false;
-  for (size_t i = 0; i < len; ++i)
-    forbidden |= IsForbiddenValueByte(static_cast<unsigned char>(at[i]));
-  return forbidden;
+  unsigned forbidden = 0;
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned c = static_cast<unsigned char>(at[i]);
+    forbidden |= (static_cast<unsigned>(c < 0x20) & static_cast<unsigned>(c != '\t')) |
+                 static_cast<unsigned>(c == 0x7f);
+  }
+  return forbidden != 0;
 }
 
 }  // namespace
