@@ -97,11 +97,15 @@ void Dispatcher::DrainPosted() {
 }
 
 void Dispatcher::DrainDeferred() {
+  if (draining_deferred_) return;  // a destructor closed the dispatcher: the outer loop goes on
+  draining_deferred_ = true;
   while (!deferred_.empty()) {
-    std::vector<std::unique_ptr<DeferredDeletable>> doomed;
-    doomed.swap(deferred_);
-    doomed.clear();  // destructors may defer more
+    // Two vectors trade places so both keep their capacity: no allocation
+    // per loop iteration for the list itself.
+    doomed_.swap(deferred_);
+    doomed_.clear();  // destructors may defer more
   }
+  draining_deferred_ = false;
 }
 
 }  // namespace gh::gateway

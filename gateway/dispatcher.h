@@ -76,6 +76,8 @@ class Dispatcher {
   std::deque<std::function<void()>> posted_;
   bool closed_ = false;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  std::vector<std::unique_ptr<DeferredDeletable>> doomed_;  // being deleted now
+  bool draining_deferred_ = false;
   std::thread::id thread_id_ = std::this_thread::get_id();
 };
 
