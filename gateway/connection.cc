@@ -17,6 +17,10 @@ namespace {
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr size_t kTlsReadSize = 16 * 1024 + 512;  // a full record and its header
 constexpr size_t kMaxWriteSpans = 64;
+// Payloads this large are written straight from the caller's buffer (after
+// what is already queued) instead of being copied into the queue first:
+// coalescing gains nothing at this size, the copy costs a memcpy per byte.
+constexpr size_t kWriteThroughMin = 16 * 1024;
 // How long a graceful close may wait for our last bytes to leave, and then
 // for the peer to finish sending (lingering close, like nginx), before RST.
 constexpr uint64_t kFlushLingerMs = 5000;
@@ -296,8 +300,31 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 
 void Connection::Write(std::string_view data) {
   if (handle_closing_ || closing_ || shutdown_sent_ || data.empty()) return;
+  if (tls_ == nullptr && data.size() >= kWriteThroughMin && in_flight_ == 0 && connected_) {
+    data.remove_prefix(WriteThrough(data));
+    if (data.empty()) return;
+  }
   (tls_ != nullptr ? plain_out_ : out_).Append(data);
   AfterQueue();
+}
+
+size_t Connection::WriteThrough(std::string_view data) {
+  std::array<ByteSpan, kMaxWriteSpans> spans;
+  std::array<uv_buf_t, kMaxWriteSpans> bufs;
+  const size_t count = out_.Peek(spans.data(), spans.size() - 1);
+  size_t queued = 0;
+  for (size_t i = 0; i < count; ++i) {
+    bufs[i] = uv_buf_init(const_cast<char*>(spans[i].data), static_cast<unsigned>(spans[i].size));
+    queued += spans[i].size;
+  }
+  if (queued != out_.size()) return 0;  // a long queue goes first, in order
+  bufs[count] = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  const int n = uv_try_write(Stream(&tcp_), bufs.data(), static_cast<unsigned>(count + 1));
+  if (n <= 0) return 0;  // EAGAIN or an error: queue it; StartWrite reports errors
+  const auto written = static_cast<size_t>(n);
+  bytes_written_ += written;
+  out_.Drain(std::min(written, queued));
+  return written > queued ? written - queued : 0;
 }
 
 void Connection::Write(ByteChain& data) {

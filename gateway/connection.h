@@ -113,6 +113,9 @@ class Connection final : public Flushable {
   void StartReading();
   void StopReading();
   void AfterQueue();
+  // Sends queued bytes and a large `data` in one vectored write now; returns
+  // how much of `data` the kernel took (the caller queues the rest).
+  size_t WriteThrough(std::string_view data);
   void StartWrite();
   // TLS: decrypt what arrived and hand plaintext to the handler while it
   // reads; move produced ciphertext to out_.
