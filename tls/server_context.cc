@@ -192,7 +192,11 @@ SSL_TICKET_RETURN OnDecryptTicket(SSL* ssl, SSL_SESSION* session, const unsigned
       if (entry == nullptr || len != entry->sid_ctx.size() ||
           std::memcmp(sid, entry->sid_ctx.data(), len) != 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW;
-      return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+      // TLS 1.3 tickets are single-use for clients (RFC 8446 C.4): without
+      // a fresh one, their next reconnect is a full handshake.
+      if (status == SSL_TICKET_SUCCESS_RENEW || SSL_version(ssl) >= TLS1_3_VERSION)
+        return SSL_TICKET_RETURN_USE_RENEW;
+      return SSL_TICKET_RETURN_USE;
     }
     default:
       return SSL_TICKET_RETURN_IGNORE_RENEW;

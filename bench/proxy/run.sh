@@ -47,7 +47,9 @@ CLK_TCK=$(getconf CLK_TCK)
 #   scheme: http | https (TLS: each proxy terminates with the same ECDSA P-256 cert)
 #           | h2c (cleartext HTTP/2 with prior knowledge on the plain listener;
 #             nginx cannot serve it beside HTTP/1.1 on one port and is skipped)
-#   extra:  passed to the tool (no spaces inside one argument)
+#   extra:  passed to the tool; split on spaces, then "~" inside an argument
+#           becomes a space (wrk ignores "-H Connection:close" without the
+#           space after the colon and would silently keep connections alive)
 # To add one: add a line here, then make sure each proxy's config writer
 # handles its scheme/protocol (write_*_config below).
 declare -A SCENARIO=(
@@ -55,7 +57,7 @@ declare -A SCENARIO=(
   [64k]="wrk http /64k $CONNS"
   [1m]="wrk http /1m $CONNS"
   [tls-small]="wrk https /small $CONNS"
-  [tls-handshake]="wrk https /small $CONNS -H Connection:close"
+  [tls-handshake]="wrk https /small $CONNS -H Connection:~close"
   [h2-tls-small]="h2load https /small 16"
   [h2c-small]="h2load h2c /small 16"
 )
@@ -430,6 +432,7 @@ for proxy in $PROXIES; do
     for sc in "${todo[@]}"; do
       read -r tool scheme path conns extra <<<"${SCENARIO[$sc]}"
       read -r -a extra_args <<<"${extra:-}"
+      extra_args=("${extra_args[@]//\~/ }")
       [ "$scheme" = h2c ] && scheme=http  # h2load: prior-knowledge h2c for http:// URLs
       url="$scheme://127.0.0.1:$PROXY_PORT$path"
       if [ "$WARMUP" -gt 0 ]; then

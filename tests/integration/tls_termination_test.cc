@@ -162,6 +162,39 @@ TEST_F(TlsTermination, AlpnAndResumption) {
   EXPECT_NE(again.out.find("Reused, TLSv1.2"), std::string::npos) << again.out;
 }
 
+// TLS 1.3 clients use a ticket once (RFC 8446 C.4, OpenSSL does): a resumed
+// connection must bring a fresh ticket, or every other reconnect of a client
+// that keeps its session (wrk, browsers) pays a full handshake.
+TEST_F(TlsTermination, Tls13ResumptionIssuesAFreshTicketEachTime) {
+  Start();
+  auto connect = [&](const std::string& in, const std::string& out) {
+    std::vector<std::string> argv = {
+        "openssl",     "s_client",         "-connect", "127.0.0.1:" + std::to_string(https_),
+        "-servername", "shop.example.com", "-tls1_3",  "-msg",
+        "-ign_eof",    "-sess_out",        out};
+    if (!in.empty()) {
+      argv.push_back("-sess_in");
+      argv.push_back(in);
+    }
+    // A whole request and response, so the tickets that follow the
+    // handshake are read before the server closes.
+    return RunCommand(argv, milliseconds(10000),
+                      {.stdin_data = "GET / HTTP/1.1\r\nHost: shop.example.com\r\n"
+                                     "Connection: close\r\n\r\n"});
+  };
+  const std::string s1 = dir_.path() + "/s1.pem", s2 = dir_.path() + "/s2.pem",
+                    s3 = dir_.path() + "/s3.pem";
+  CommandResult first = connect("", s1);
+  ASSERT_NE(first.out.find("New, TLSv1.3"), std::string::npos) << first.out;
+  CommandResult second = connect(s1, s2);
+  ASSERT_NE(second.out.find("Reused, TLSv1.3"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("NewSessionTicket"), std::string::npos)
+      << "a resumed TLS 1.3 connection got no new ticket\n"
+      << second.out;
+  CommandResult third = connect(s2, s3);
+  EXPECT_NE(third.out.find("Reused, TLSv1.3"), std::string::npos) << third.out;
+}
+
 TEST_F(TlsTermination, ProxiesHttpsAndAnswers421ForACoalescedHost) {
   Start();
   auto r = Https("shop.example.com", https_, "/cart");
