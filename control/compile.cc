@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "control/resources.h"
 #include "control/toml_reader.h"
+#include "control/toml_split.h"
 #include "routing/host.h"
 #include "routing/http_route_table.h"
 #include "routing/load_balancer.h"
@@ -1102,7 +1103,72 @@ std::string ContentHash(const std::vector<SourceFile>& files) {
   return Hex(h);
 }
 
+namespace {
+
+// Decodes a split file piece by piece (each piece's tree is freed before the
+// next is parsed), in the order DecodeFile would decode the whole file. False
+// when a piece does not parse or the head defines a split kind itself: then
+// everything it decoded is undone and the caller parses the file whole, so
+// syntax errors are reported exactly as before.
+bool DecodeSplit(const SourceFile& f, uint32_t file, const TomlSplit& split, Resources& resources,
+                 std::map<std::string, Where>& seen_process, DiagnosticSink& sink,
+                 routing::MatcherCache& cache) {
+  toml::table head;
+  try {
+    head = toml::parse(split.head, f.name);
+  } catch (const toml::parse_error&) {
+    return false;
+  }
+  for (const TomlPiece& p : split.pieces) {
+    if (head.contains(p.kind)) return false;
+  }
+  const size_t gateways = resources.gateways.size();
+  const size_t virtual_services = resources.virtual_services.size();
+  const size_t service_entries = resources.service_entries.size();
+  const size_t destination_rules = resources.destination_rules.size();
+  const size_t diagnostics = sink.diagnostics().size();
+  const routing::ProxySettings proxy = resources.proxy;
+  const routing::AdminSettings admin = resources.admin;
+  const routing::MeshSettings mesh = resources.mesh;
+  const std::map<std::string, Where> seen = seen_process;
+  bool failed = false;
+  DecodeFile(head, file, resources, seen_process, sink, cache, [&](std::string_view kind) {
+    for (const TomlPiece& p : split.pieces) {
+      if (failed) return;
+      if (p.kind != kind) continue;
+      toml::table root;
+      try {
+        root = toml::parse(p.text, f.name);
+      } catch (const toml::parse_error&) {
+        failed = true;
+        return;
+      }
+      DecodePiece(root, kind, file, p.line_offset, p.index_base, resources, sink, cache);
+    }
+  });
+  if (!failed) return true;
+  auto truncate = [](auto& list, size_t size) {
+    list.erase(list.begin() + static_cast<std::ptrdiff_t>(size), list.end());
+  };
+  truncate(resources.gateways, gateways);
+  truncate(resources.virtual_services, virtual_services);
+  truncate(resources.service_entries, service_entries);
+  truncate(resources.destination_rules, destination_rules);
+  sink.Truncate(diagnostics);
+  resources.proxy = proxy;
+  resources.admin = admin;
+  resources.mesh = mesh;
+  seen_process = seen;
+  return false;
+}
+
+}  // namespace
+
 CompileResult Compile(const std::vector<SourceFile>& files) {
+  return Compile(files, CompileOptions{});
+}
+
+CompileResult Compile(const std::vector<SourceFile>& files, const CompileOptions& options) {
   CompileResult result;
   result.content_hash = ContentHash(files);
   std::vector<std::string> names;
@@ -1112,7 +1178,12 @@ CompileResult Compile(const std::vector<SourceFile>& files) {
   Resources resources;
   std::map<std::string, Where> seen_process;
   routing::MatcherCache cache;
+  const std::vector<std::string_view> kinds(std::begin(kSplitKinds), std::end(kSplitKinds));
   for (uint32_t i = 0; i < files.size(); ++i) {
+    if (options.piece_bytes > 0 && files[i].content.size() / 2 >= options.piece_bytes) {
+      const auto split = SplitToml(files[i].content, options.piece_bytes, kinds);
+      if (split && DecodeSplit(files[i], i, *split, resources, seen_process, sink, cache)) continue;
+    }
     toml::table root;
     try {
       root = toml::parse(files[i].content, files[i].name);
