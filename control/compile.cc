@@ -571,7 +571,8 @@ class Compiler {
     spent.cors.reset();
   }
 
-  CompiledHttpRule CompileHttpRule(const VirtualServiceSpec& vs, const HttpRouteSpec& rule,
+  // Moves each match out of `rule` (nothing later reads HttpMatchSpec::match).
+  CompiledHttpRule CompileHttpRule(const VirtualServiceSpec& vs, HttpRouteSpec& rule,
                                    uint32_t index) {
     CompiledHttpRule out;
     out.spec = &rule;
@@ -612,13 +613,14 @@ class Compiler {
 
     const size_t n = rule.matches.empty() ? 1 : rule.matches.size();
     for (size_t j = 0; j < n; ++j) {
-      const HttpMatchSpec* m = rule.matches.empty() ? nullptr : &rule.matches[j];
+      HttpMatchSpec* m = rule.matches.empty() ? nullptr : &rule.matches[j];
       if (m != nullptr && m->invalid) continue;
-      auto route = std::make_shared<routing::Route>(base);
+      auto route = j + 1 == n ? std::make_shared<routing::Route>(std::move(base))
+                              : std::make_shared<routing::Route>(base);
       route->match_index = static_cast<uint32_t>(j);
       routing::HttpMatch match;
       if (m != nullptr) {
-        match = m->match;
+        match = std::move(m->match);
         route->match_name = m->name;
       }
       // Istio: no uri match is a prefix "/" match (relevant to rewrites).
@@ -677,7 +679,7 @@ class Compiler {
                       "virtual service has no \"gateways\": Istio's default is "
                       "\"mesh\" (sidecars), so it binds to no Gatehouse gateway");
       for (uint32_t i = 0; i < vs.http.size(); ++i) {
-        c.http.push_back(CompileHttpRule(vs, vs.http[i], i));
+        c.http.push_back(CompileHttpRule(vs, r_.virtual_services[v].http[i], i));
         for (const HttpMatchSpec& m : vs.http[i].matches) {
           for (const std::string& g : m.gateways)
             ResolveGateway(g, vs.ns, m.where);
