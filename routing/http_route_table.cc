@@ -8,11 +8,22 @@
 namespace gh::routing {
 namespace {
 
+// Eight bytes at a time: host names are short, and a byte-wise hash's
+// multiply chain was a visible part of a lookup. Keys come from the config,
+// so clients cannot add colliding ones.
 uint64_t HashKey(std::string_view s) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 32;
+  }
+  if (i < s.size()) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
   }
   return h ^ (h >> 29);
 }
@@ -118,9 +129,11 @@ std::string RegexLiteralPrefix(std::string_view pattern) {
   return out;
 }
 
-// Prefilter block layout in pool_, per route: kind (1 byte: Pre), flags
+// A vhost's block in pool_: its name, its route count (4 bytes), then per
+// route: kind (1 byte: Pre), flags
 // (1 byte: bit 0 ignore case, bit 1 complete, bit 2 uri only), length (2
-// bytes, little endian), the Route pointer (8 bytes), then the bytes.
+// bytes, little endian), a pointer (8 bytes: the Route when "uri only", else
+// the RouteEntry), then the bytes.
 // "Complete": the prefilter decides the uri condition on its own (exact and
 // prefix matchers). "Uri only": the match has no other condition, so a
 // passing prefilter is the match and the RouteEntry is never touched.
@@ -137,12 +150,13 @@ void CompiledHttpRouteTable::BuildIndex(FlatIndex& index,
   index.slots.assign(capacity, Slot{});
   index.mask = capacity - 1;
   for (const auto& [vhost, skip] : keys) {
-    const std::string_view name = std::string_view(pool_).substr(name_offset_[vhost] + skip,
-                                                                 vhosts_[vhost].name.size() - skip);
+    const VhostRef& ref = refs_[vhost];
+    const std::string_view name = std::string_view(pool_).substr(
+        ref.name_offset + skip, ref.pre_offset - ref.name_offset - skip);
     const uint64_t h = HashKey(name);
     for (uint64_t i = h & index.mask;; i = (i + 1) & index.mask) {
       if (index.slots[i].vhost == UINT32_MAX) {
-        index.slots[i] = {h, vhost, static_cast<uint32_t>(name_offset_[vhost] + skip),
+        index.slots[i] = {h, vhost, static_cast<uint32_t>(ref.name_offset + skip),
                           static_cast<uint32_t>(name.size())};
         break;
       }
@@ -166,13 +180,14 @@ const CompiledHttpRouteTable::Slot* CompiledHttpRouteTable::Find(const FlatIndex
 CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
     : vhosts_(std::move(vhosts)) {
   std::vector<std::pair<uint32_t, size_t>> exact, suffix;
-  name_offset_.resize(vhosts_.size());
-  pre_offset_.resize(vhosts_.size());
+  refs_.resize(vhosts_.size());
   for (uint32_t i = 0; i < vhosts_.size(); ++i) {
     VirtualHost& vh = vhosts_[i];
-    name_offset_[i] = static_cast<uint32_t>(pool_.size());
+    refs_[i].name_offset = static_cast<uint32_t>(pool_.size());
     pool_.append(vh.name);
-    pre_offset_[i] = static_cast<uint32_t>(pool_.size());
+    refs_[i].pre_offset = static_cast<uint32_t>(pool_.size());
+    const auto routes = static_cast<uint32_t>(vh.routes.size());
+    pool_.append(reinterpret_cast<const char*>(&routes), sizeof(routes));
     for (const RouteEntry& e : vh.routes) {
       const Prefilter f = MakePrefilter(e.match);
       const bool complete = f.complete;
@@ -187,8 +202,8 @@ CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
                                         (uri_only ? kUriOnly : 0)));
       pool_.push_back(static_cast<char>(usable ? len & 0xFF : 0));
       pool_.push_back(static_cast<char>(usable ? len >> 8 : 0));
-      const Route* route = e.route.get();
-      pool_.append(reinterpret_cast<const char*>(&route), sizeof(route));
+      const void* target = uri_only ? static_cast<const void*>(e.route.get()) : &e;
+      pool_.append(reinterpret_cast<const char*>(&target), sizeof(target));
       if (usable) pool_.append(f.value);
     }
     if (vh.name == "*") {
@@ -203,7 +218,7 @@ CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
   BuildIndex(suffix_, suffix);
 }
 
-uint32_t CompiledHttpRouteTable::SelectIndex(std::string_view authority) const {
+CompiledHttpRouteTable::Hit CompiledHttpRouteTable::Select(std::string_view authority) const {
   const std::string_view raw = StripPort(authority);
   // DNS names are at most 253 characters: a longer one can only hit "*".
   char buf[256];
@@ -211,43 +226,50 @@ uint32_t CompiledHttpRouteTable::SelectIndex(std::string_view authority) const {
     for (size_t i = 0; i < raw.size(); ++i)
       buf[i] = AsciiLower(raw[i]);
     const std::string_view host(buf, raw.size());
-    if (const Slot* s = Find(exact_, host)) return s->vhost;
+    // A slot's key ends where its vhost's name ends: the block follows.
+    if (const Slot* s = Find(exact_, host))
+      return {s->vhost, s->name_offset, s->name_offset + s->name_size};
     if (!suffix_.slots.empty()) {
       // Longest suffix first: ".b.c.com", then ".c.com", then ".com".
       for (size_t dot = host.find('.', 1); dot != std::string_view::npos;
            dot = host.find('.', dot + 1)) {
-        if (const Slot* s = Find(suffix_, host.substr(dot))) return s->vhost;
+        if (const Slot* s = Find(suffix_, host.substr(dot)))
+          return {s->vhost, s->name_offset - 1, s->name_offset + s->name_size};  // "*" + key
       }
     }
   }
-  return any_ >= 0 ? static_cast<uint32_t>(any_) : UINT32_MAX;
+  if (any_ < 0) return {};
+  const VhostRef& ref = refs_[static_cast<size_t>(any_)];
+  return {static_cast<uint32_t>(any_), ref.name_offset, ref.pre_offset};
 }
 
 const VirtualHost* CompiledHttpRouteTable::SelectVirtualHost(std::string_view authority) const {
-  const uint32_t i = SelectIndex(authority);
-  return i == UINT32_MAX ? nullptr : &vhosts_[i];
+  const Hit hit = Select(authority);
+  return hit.vhost == UINT32_MAX ? nullptr : &vhosts_[hit.vhost];
 }
 
 HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const {
   HttpRouteResult result;
-  const uint32_t index = SelectIndex(request.authority);
-  if (index == UINT32_MAX) return result;
-  const VirtualHost& vhost = vhosts_[index];
+  const Hit hit = Select(request.authority);
+  if (hit.vhost == UINT32_MAX) return result;
   result.host_matched = true;
-  result.virtual_host = vhost.name;
+  result.virtual_host =
+      std::string_view(pool_.data() + hit.name_offset, hit.pre_offset - hit.name_offset);
   const std::string_view path = request.path;
   const std::string_view path_only = PathOnly(path);
-  const char* p = pool_.data() + pre_offset_[index];
-  const size_t n = vhost.routes.size();
-  for (size_t k = 0; k < n; ++k) {
+  const char* p = pool_.data() + hit.pre_offset;
+  uint32_t routes;
+  std::memcpy(&routes, p, sizeof(routes));
+  p += sizeof(routes);
+  for (uint32_t k = 0; k < routes; ++k) {
     const auto kind = static_cast<Pre>(p[0]);
     const auto flags = static_cast<uint8_t>(p[1]);
     const size_t len =
         static_cast<uint8_t>(p[2]) | (static_cast<size_t>(static_cast<uint8_t>(p[3])) << 8);
-    const Route* route;
-    std::memcpy(&route, p + 4, sizeof(route));
-    const std::string_view value(p + 4 + sizeof(route), len);
-    p += 4 + sizeof(route) + len;
+    const void* target;
+    std::memcpy(&target, p + 4, sizeof(target));
+    const std::string_view value(p + 4 + sizeof(target), len);
+    p += 4 + sizeof(target) + len;
     const bool ci = (flags & kIgnoreCase) != 0;
     bool pass = true;
     if (kind == Pre::kExact) {
@@ -257,10 +279,10 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
     }
     if (!pass) continue;
     if ((flags & kUriOnly) != 0) {
-      result.route = route;
+      result.route = static_cast<const Route*>(target);
       break;
     }
-    const RouteEntry& entry = vhost.routes[k];
+    const auto& entry = *static_cast<const RouteEntry*>(target);
     if (FirstFailure(entry.match, request, (flags & kComplete) != 0).matched()) {
       result.route = entry.route.get();
       break;
