@@ -133,12 +133,14 @@ std::string RegexLiteralPrefix(std::string_view pattern) {
 // route: kind (1 byte: Pre), flags
 // (1 byte: bit 0 ignore case, bit 1 complete, bit 2 uri only), length (2
 // bytes, little endian), a pointer (8 bytes: the Route when "uri only", else
-// the RouteEntry), then the bytes.
+// the RouteEntry), with kUriRegex the uri's StringMatcher (8 bytes), then
+// the bytes. "Uri regex": the match's only condition is a uri regex, so the
+// Route pointer is stored and the regex runs without touching the RouteEntry.
 // "Complete": the prefilter decides the uri condition on its own (exact and
 // prefix matchers). "Uri only": the match has no other condition, so a
 // passing prefilter is the match and the RouteEntry is never touched.
 namespace {
-constexpr uint8_t kIgnoreCase = 1, kComplete = 2, kUriOnly = 4;
+constexpr uint8_t kIgnoreCase = 1, kComplete = 2, kUriOnly = 4, kUriRegex = 8;
 }
 
 void CompiledHttpRouteTable::BuildIndex(FlatIndex& index,
@@ -197,13 +199,20 @@ CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
       const HttpMatch& m = e.match;
       const bool uri_only = complete && usable && !m.scheme && !m.method && !m.authority &&
                             m.headers.empty() && m.query_params.empty();
+      const bool uri_regex = !uri_only && m.uri && m.uri->kind() == StringMatcher::Kind::kRegex &&
+                             !m.scheme && !m.method && !m.authority && m.headers.empty() &&
+                             m.query_params.empty();
       pool_.push_back(static_cast<char>((f.ignore_case ? kIgnoreCase : 0) |
                                         (complete && usable ? kComplete : 0) |
-                                        (uri_only ? kUriOnly : 0)));
+                                        (uri_only ? kUriOnly : 0) | (uri_regex ? kUriRegex : 0)));
       pool_.push_back(static_cast<char>(usable ? len & 0xFF : 0));
       pool_.push_back(static_cast<char>(usable ? len >> 8 : 0));
-      const void* target = uri_only ? static_cast<const void*>(e.route.get()) : &e;
+      const void* target = uri_only || uri_regex ? static_cast<const void*>(e.route.get()) : &e;
       pool_.append(reinterpret_cast<const char*>(&target), sizeof(target));
+      if (uri_regex) {
+        const StringMatcher* matcher = m.uri.get();
+        pool_.append(reinterpret_cast<const char*>(&matcher), sizeof(matcher));
+      }
       if (usable) pool_.append(f.value);
     }
     if (vh.name == "*") {
@@ -268,8 +277,14 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
         static_cast<uint8_t>(p[2]) | (static_cast<size_t>(static_cast<uint8_t>(p[3])) << 8);
     const void* target;
     std::memcpy(&target, p + 4, sizeof(target));
-    const std::string_view value(p + 4 + sizeof(target), len);
-    p += 4 + sizeof(target) + len;
+    const StringMatcher* regex = nullptr;
+    p += 4 + sizeof(target);
+    if ((flags & kUriRegex) != 0) {
+      std::memcpy(&regex, p, sizeof(regex));
+      p += sizeof(regex);
+    }
+    const std::string_view value(p, len);
+    p += len;
     const bool ci = (flags & kIgnoreCase) != 0;
     bool pass = true;
     if (kind == Pre::kExact) {
@@ -279,6 +294,12 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
     }
     if (!pass) continue;
     if ((flags & kUriOnly) != 0) {
+      result.route = static_cast<const Route*>(target);
+      break;
+    }
+    if (regex != nullptr) {
+      // Exact and regex uri matches read the path alone (FirstFailure).
+      if (!regex->Matches(path_only)) continue;
       result.route = static_cast<const Route*>(target);
       break;
     }
