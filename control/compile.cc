@@ -214,10 +214,32 @@ class Compiler {
   struct ServiceRef {
     const ServiceEntrySpec* se = nullptr;
   };
+  // What later phases read of a match entry, kept so the rule's IR (about
+  // 600 bytes a route) can be freed as soon as the rule is compiled.
+  // A position without a key path (12 bytes instead of Where's 48).
+  struct Pos {
+    uint32_t file = 0, line = 0, column = 0;
+    static Pos Of(const Where& w) { return {w.file, w.line, w.column}; }
+    Where At(std::string path) const {
+      Where w;
+      w.file = file;
+      w.line = line;
+      w.column = column;
+      w.path = std::move(path);
+      return w;
+    }
+  };
+  struct MatchRef {
+    std::vector<std::string> gateways;
+    Pos pos;
+    uint32_t port = 0;
+    bool has_port = false;
+    bool present = false;  // false: a rule without match entries
+  };
   struct CompiledHttpRule {
-    std::vector<routing::RouteEntry> entries;   // one per match (or one catch-all)
-    std::vector<const HttpMatchSpec*> matches;  // parallel; null for no-match rules
-    const HttpRouteSpec* spec = nullptr;
+    std::vector<routing::RouteEntry> entries;  // one per match (or one catch-all)
+    std::vector<MatchRef> matches;             // parallel
+    Pos pos;                                   // the rule's
   };
   struct CompiledVs {
     const VirtualServiceSpec* spec = nullptr;
@@ -558,24 +580,11 @@ class Compiler {
     return vs.where.path + ".http[" + std::to_string(index) + "]";
   }
 
-  // What later phases still read of a compiled rule: name, matches, where.
-  static void ReleaseCompiled(HttpRouteSpec& spent) {
-    std::vector<RouteDestinationSpec>().swap(spent.route);
-    std::vector<MirrorSpec>().swap(spent.mirrors);
-    spent.redirect.reset();
-    spent.rewrite.reset();
-    spent.request_headers.reset();
-    spent.response_headers.reset();
-    spent.retries.reset();
-    spent.fault.reset();
-    spent.cors.reset();
-  }
-
   // Moves each match out of `rule` (nothing later reads HttpMatchSpec::match).
   CompiledHttpRule CompileHttpRule(const VirtualServiceSpec& vs, HttpRouteSpec& rule,
                                    uint32_t index) {
     CompiledHttpRule out;
-    out.spec = &rule;
+    out.pos = Pos::Of(rule.where);
     const std::string rule_path = RulePath(vs, index);
     const Where rule_where = Pathed(rule.where, rule_path);
     routing::Route base;
@@ -633,7 +642,15 @@ class Compiler {
             "redirect.prefix_rewrite needs a uri prefix match in every match entry");
       }
       out.entries.push_back({std::move(match), std::move(route)});
-      out.matches.push_back(m);
+      MatchRef ref;
+      if (m != nullptr) {
+        ref.gateways = m->gateways;
+        ref.pos = Pos::Of(m->where);
+        ref.port = m->port.value_or(0);
+        ref.has_port = m->port.has_value();
+        ref.present = true;
+      }
+      out.matches.push_back(std::move(ref));
     }
     return out;
   }
@@ -684,8 +701,9 @@ class Compiler {
           for (const std::string& g : m.gateways)
             ResolveGateway(g, vs.ns, m.where);
         }
-        ReleaseCompiled(r_.virtual_services[v].http[i]);
       }
+      // Everything later phases need of the http rules is in c.http now.
+      std::vector<HttpRouteSpec>().swap(r_.virtual_services[v].http);
       for (uint32_t i = 0; i < vs.tcp.size(); ++i)
         c.tcp.push_back(CompileL4Rule(vs, vs.tcp[i], i, false));
       for (uint32_t i = 0; i < vs.tls.size(); ++i)
@@ -805,12 +823,13 @@ class Compiler {
       if (route.rule_index >= c.http.size()) return Where{};
       const CompiledHttpRule& rule = c.http[route.rule_index];
       const std::string rule_path = RulePath(*c.spec, route.rule_index);
-      const HttpMatchSpec* m = nullptr;
+      const MatchRef* m = nullptr;
       for (size_t j = 0; j < rule.entries.size(); ++j) {
-        if (rule.entries[j].route->match_index == route.match_index) m = rule.matches[j];
+        if (rule.entries[j].route->match_index == route.match_index && rule.matches[j].present)
+          m = &rule.matches[j];
       }
-      if (m == nullptr) return Pathed(rule.spec->where, rule_path);
-      return Pathed(m->where, rule_path + ".match[" + std::to_string(route.match_index) + "]");
+      if (m == nullptr) return rule.pos.At(rule_path);
+      return m->pos.At(rule_path + ".match[" + std::to_string(route.match_index) + "]");
     }
     return Where{};
   }
@@ -830,7 +849,7 @@ class Compiler {
         vhost(h.host).https_redirect = true;
     }
     for (const CompiledVs& c : vss_) {
-      if (c.spec->http.empty()) continue;
+      if (c.http.empty()) continue;
       for (const ServerRef* s : servers) {
         if (std::find(c.gateways.begin(), c.gateways.end(), s->gateway_key) == c.gateways.end())
           continue;
@@ -847,9 +866,9 @@ class Compiler {
           vh.owners.push_back(once);
           for (const CompiledHttpRule& rule : c.http) {
             for (size_t j = 0; j < rule.entries.size(); ++j) {
-              const HttpMatchSpec* m = rule.matches[j];
-              if (m != nullptr && m->port && *m->port != port) continue;
-              if (m != nullptr && !MatchGatewayAllows(m->gateways, c.spec->ns, s->gateway_key))
+              const MatchRef& m = rule.matches[j];
+              if (m.has_port && m.port != port) continue;
+              if (m.present && !MatchGatewayAllows(m.gateways, c.spec->ns, s->gateway_key))
                 continue;
               vh.routes.push_back(rule.entries[j]);
             }
