@@ -1,6 +1,7 @@
 #include "routing/http_route_table.h"
 
 #include <cstring>
+#include <optional>
 
 #include "base/strings.h"
 #include "routing/host.h"
@@ -130,18 +131,97 @@ std::string RegexLiteralPrefix(std::string_view pattern) {
 }
 
 // A vhost's block in pool_: its name, its route count (4 bytes), then per
-// route: kind (1 byte: Pre), flags
-// (1 byte: bit 0 ignore case, bit 1 complete, bit 2 uri only), length (2
-// bytes, little endian), a pointer (8 bytes: the Route when "uri only", else
-// the RouteEntry), with kUriRegex the uri's StringMatcher (8 bytes), then
-// the bytes. "Uri regex": the match's only condition is a uri regex, so the
-// Route pointer is stored and the regex runs without touching the RouteEntry.
+// route: kind (1 byte: Pre), flags (1 byte, below), prefilter length (2
+// bytes, little endian), the Route pointer (8 bytes), the prefilter bytes,
+// then, unless kUriOnly, its conditions: their length (2 bytes), a mask byte
+// (uri, scheme, method, authority) with a StringMatcher pointer for each bit
+// set, the header count (1 byte) and per header its matcher, negate byte,
+// name length (1 byte) and name, then the query parameter count and per
+// parameter its matcher, name length and name. So a lookup reads one slot
+// and this block, never a VirtualHost, RouteEntry or HttpMatch; a match the
+// layout cannot hold (a name over 255 bytes, over 255 conditions) stores its
+// RouteEntry pointer instead (kEntry) and is checked with FirstFailure.
 // "Complete": the prefilter decides the uri condition on its own (exact and
-// prefix matchers). "Uri only": the match has no other condition, so a
-// passing prefilter is the match and the RouteEntry is never touched.
+// prefix matchers). "Uri only": the match has no other condition.
 namespace {
-constexpr uint8_t kIgnoreCase = 1, kComplete = 2, kUriOnly = 4, kUriRegex = 8;
+constexpr uint8_t kIgnoreCase = 1, kComplete = 2, kUriOnly = 4, kEntry = 8;
+constexpr uint8_t kHasUri = 1, kHasScheme = 2, kHasMethod = 4, kHasAuthority = 8;
+
+template <class T>
+void AppendRaw(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(value));
 }
+
+template <class T>
+T ReadRaw(const char*& p) {
+  T value;
+  std::memcpy(&value, p, sizeof(value));
+  p += sizeof(value);
+  return value;
+}
+
+// The conditions of `m` other than a complete uri, or nullopt when they do
+// not fit the packed layout.
+std::optional<std::string> PackConditions(const HttpMatch& m, bool uri_decided) {
+  std::string out;
+  const StringMatcher* uri = uri_decided ? nullptr : m.uri.get();
+  const uint8_t mask = (uri != nullptr ? kHasUri : 0) | (m.scheme ? kHasScheme : 0) |
+                       (m.method ? kHasMethod : 0) | (m.authority ? kHasAuthority : 0);
+  out.push_back(static_cast<char>(mask));
+  for (const StringMatcher* x : {uri, m.scheme.get(), m.method.get(), m.authority.get()}) {
+    if (x != nullptr) AppendRaw(out, x);
+  }
+  if (m.headers.size() > 0xFF || m.query_params.size() > 0xFF) return std::nullopt;
+  out.push_back(static_cast<char>(m.headers.size()));
+  for (const HeaderCondition& c : m.headers) {
+    if (c.name.size() > 0xFF) return std::nullopt;
+    AppendRaw(out, c.matcher.get());
+    out.push_back(c.negate ? 1 : 0);
+    out.push_back(static_cast<char>(c.name.size()));
+    out.append(c.name);
+  }
+  out.push_back(static_cast<char>(m.query_params.size()));
+  for (const QueryCondition& c : m.query_params) {
+    if (c.name.size() > 0xFF) return std::nullopt;
+    AppendRaw(out, c.matcher.get());
+    out.push_back(static_cast<char>(c.name.size()));
+    out.append(c.name);
+  }
+  if (out.size() > 0xFFFF) return std::nullopt;
+  return out;
+}
+
+// Checks packed conditions (PackConditions), in FirstFailure's order.
+bool ConditionsHold(const char* p, const RequestView& request) {
+  const auto mask = static_cast<uint8_t>(*p++);
+  if ((mask & kHasUri) != 0 && !UriConditionHolds(*ReadRaw<const StringMatcher*>(p), request.path))
+    return false;
+  if ((mask & kHasScheme) != 0 && !ReadRaw<const StringMatcher*>(p)->Matches(request.scheme))
+    return false;
+  if ((mask & kHasMethod) != 0 && !ReadRaw<const StringMatcher*>(p)->Matches(request.method))
+    return false;
+  if ((mask & kHasAuthority) != 0 && !ReadRaw<const StringMatcher*>(p)->Matches(request.authority))
+    return false;
+  std::string scratch;
+  for (auto n = static_cast<uint8_t>(*p++); n > 0; --n) {
+    const auto* matcher = ReadRaw<const StringMatcher*>(p);
+    const bool negate = *p++ != 0;
+    const auto len = static_cast<uint8_t>(*p++);
+    const std::string_view name(p, len);
+    p += len;
+    if (!HeaderConditionHolds(request, name, *matcher, negate, scratch)) return false;
+  }
+  for (auto n = static_cast<uint8_t>(*p++); n > 0; --n) {
+    const auto* matcher = ReadRaw<const StringMatcher*>(p);
+    const auto len = static_cast<uint8_t>(*p++);
+    const std::string_view name(p, len);
+    p += len;
+    if (!QueryConditionHolds(request, name, *matcher)) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 void CompiledHttpRouteTable::BuildIndex(FlatIndex& index,
                                         const std::vector<std::pair<uint32_t, size_t>>& keys) {
@@ -188,32 +268,29 @@ CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
     refs_[i].name_offset = static_cast<uint32_t>(pool_.size());
     pool_.append(vh.name);
     refs_[i].pre_offset = static_cast<uint32_t>(pool_.size());
-    const auto routes = static_cast<uint32_t>(vh.routes.size());
-    pool_.append(reinterpret_cast<const char*>(&routes), sizeof(routes));
+    AppendRaw(pool_, static_cast<uint32_t>(vh.routes.size()));
     for (const RouteEntry& e : vh.routes) {
       const Prefilter f = MakePrefilter(e.match);
-      const bool complete = f.complete;
       const size_t len = std::min<size_t>(f.value.size(), 0xFFFF);
       const bool usable = len == f.value.size();
-      pool_.push_back(static_cast<char>(usable ? f.kind : Pre::kNone));
+      const bool complete = f.complete && usable;
       const HttpMatch& m = e.match;
-      const bool uri_only = complete && usable && !m.scheme && !m.method && !m.authority &&
+      const bool uri_only = complete && !m.scheme && !m.method && !m.authority &&
                             m.headers.empty() && m.query_params.empty();
-      const bool uri_regex = !uri_only && m.uri && m.uri->kind() == StringMatcher::Kind::kRegex &&
-                             !m.scheme && !m.method && !m.authority && m.headers.empty() &&
-                             m.query_params.empty();
+      std::optional<std::string> conditions;
+      if (!uri_only) conditions = PackConditions(m, complete);
+      const bool entry = !uri_only && !conditions;
+      pool_.push_back(static_cast<char>(usable ? f.kind : Pre::kNone));
       pool_.push_back(static_cast<char>((f.ignore_case ? kIgnoreCase : 0) |
-                                        (complete && usable ? kComplete : 0) |
-                                        (uri_only ? kUriOnly : 0) | (uri_regex ? kUriRegex : 0)));
-      pool_.push_back(static_cast<char>(usable ? len & 0xFF : 0));
-      pool_.push_back(static_cast<char>(usable ? len >> 8 : 0));
-      const void* target = uri_only || uri_regex ? static_cast<const void*>(e.route.get()) : &e;
-      pool_.append(reinterpret_cast<const char*>(&target), sizeof(target));
-      if (uri_regex) {
-        const StringMatcher* matcher = m.uri.get();
-        pool_.append(reinterpret_cast<const char*>(&matcher), sizeof(matcher));
-      }
+                                        (complete ? kComplete : 0) | (uri_only ? kUriOnly : 0) |
+                                        (entry ? kEntry : 0)));
+      AppendRaw(pool_, static_cast<uint16_t>(usable ? len : 0));
+      AppendRaw(pool_, entry ? static_cast<const void*>(&e) : e.route.get());
       if (usable) pool_.append(f.value);
+      if (conditions) {
+        AppendRaw(pool_, static_cast<uint16_t>(conditions->size()));
+        pool_.append(*conditions);
+      }
     }
     if (vh.name == "*") {
       any_ = i;
@@ -267,24 +344,20 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
   const std::string_view path = request.path;
   const std::string_view path_only = PathOnly(path);
   const char* p = pool_.data() + hit.pre_offset;
-  uint32_t routes;
-  std::memcpy(&routes, p, sizeof(routes));
-  p += sizeof(routes);
-  for (uint32_t k = 0; k < routes; ++k) {
+  for (auto routes = ReadRaw<uint32_t>(p); routes > 0; --routes) {
     const auto kind = static_cast<Pre>(p[0]);
     const auto flags = static_cast<uint8_t>(p[1]);
-    const size_t len =
-        static_cast<uint8_t>(p[2]) | (static_cast<size_t>(static_cast<uint8_t>(p[3])) << 8);
-    const void* target;
-    std::memcpy(&target, p + 4, sizeof(target));
-    const StringMatcher* regex = nullptr;
-    p += 4 + sizeof(target);
-    if ((flags & kUriRegex) != 0) {
-      std::memcpy(&regex, p, sizeof(regex));
-      p += sizeof(regex);
-    }
+    p += 2;
+    const auto len = ReadRaw<uint16_t>(p);
+    const void* target = ReadRaw<const void*>(p);
     const std::string_view value(p, len);
     p += len;
+    const char* conditions = nullptr;
+    if ((flags & (kUriOnly | kEntry)) == 0) {
+      const auto size = ReadRaw<uint16_t>(p);
+      conditions = p;
+      p += size;
+    }
     const bool ci = (flags & kIgnoreCase) != 0;
     bool pass = true;
     if (kind == Pre::kExact) {
@@ -293,21 +366,15 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
       pass = ci ? AsciiIStartsWith(path, value) : path.starts_with(value);
     }
     if (!pass) continue;
-    if ((flags & kUriOnly) != 0) {
-      result.route = static_cast<const Route*>(target);
-      break;
-    }
-    if (regex != nullptr) {
-      // Exact and regex uri matches read the path alone (FirstFailure).
-      if (!regex->Matches(path_only)) continue;
-      result.route = static_cast<const Route*>(target);
-      break;
-    }
-    const auto& entry = *static_cast<const RouteEntry*>(target);
-    if (FirstFailure(entry.match, request, (flags & kComplete) != 0).matched()) {
+    if ((flags & kEntry) != 0) {
+      const auto& entry = *static_cast<const RouteEntry*>(target);
+      if (!FirstFailure(entry.match, request, (flags & kComplete) != 0).matched()) continue;
       result.route = entry.route.get();
       break;
     }
+    if (conditions != nullptr && !ConditionsHold(conditions, request)) continue;
+    result.route = static_cast<const Route*>(target);
+    break;
   }
   return result;
 }
