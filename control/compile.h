@@ -26,9 +26,19 @@ struct CompileResult {
   bool ok() const { return config != nullptr; }
 };
 
+struct CompileOptions {
+  // A file larger than twice this is parsed, decoded and freed in pieces of
+  // about this size, split at top-level `[[kind]]` headers where that cannot
+  // change the result (control/toml_split.h), so only one small TOML tree is
+  // held at a time. 0: always parse files whole. The result is the same
+  // either way (tests compile with 1, splitting at every resource).
+  size_t piece_bytes = 64 * 1024;
+};
+
 // Files merge in the order given (config_source sorts a directory by name);
 // that order replaces Istio's creation time wherever order matters.
 CompileResult Compile(const std::vector<SourceFile>& files);
+CompileResult Compile(const std::vector<SourceFile>& files, const CompileOptions& options);
 
 // 64-bit FNV-1a over every name and content, as 16 hex digits.
 std::string ContentHash(const std::vector<SourceFile>& files);

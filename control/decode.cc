@@ -1098,7 +1098,7 @@ void DecodeServiceEntry(Obj o, std::vector<ServiceEntrySpec>& out) {
         if (const auto* i = v.as_integer(); i && i->get() >= 1 && i->get() <= 65535)
           ep.ports.emplace(std::string(k.str()), static_cast<uint32_t>(i->get()));
         else
-          e.sink().Error(WhereOf(v, e.file(), e.PathOf("ports") + "." + std::string(k.str())),
+          e.sink().Error(e.Locate(v, e.PathOf("ports") + "." + std::string(k.str())),
                          "endpoint ports map port names to numbers 1-65535");
       }
     }
@@ -1358,11 +1358,28 @@ void DecodeDestinationRule(Obj o, std::vector<DestinationRuleSpec>& out) {
   out.push_back(std::move(d));
 }
 
+// One resource kind of a file's root (or of a piece of one), in file order.
+void DecodeKind(Obj& top, std::string_view kind, Resources& out) {
+  if (kind == "gateway") {
+    for (Obj& o : top.Tables("gateway"))
+      DecodeGateway(std::move(o), out.gateways);
+  } else if (kind == "virtual_service") {
+    for (Obj& o : top.Tables("virtual_service"))
+      DecodeVirtualService(std::move(o), out.virtual_services);
+  } else if (kind == "service_entry") {
+    for (Obj& o : top.Tables("service_entry"))
+      DecodeServiceEntry(std::move(o), out.service_entries);
+  } else if (kind == "destination_rule") {
+    for (Obj& o : top.Tables("destination_rule"))
+      DecodeDestinationRule(std::move(o), out.destination_rules);
+  }
+}
+
 }  // namespace
 
 void DecodeFile(const toml::table& root, uint32_t file, Resources& out,
                 std::map<std::string, Where>& seen_process, DiagnosticSink& sink,
-                routing::MatcherCache& cache) {
+                routing::MatcherCache& cache, const std::function<void(std::string_view)>& more) {
   Obj top(root, file, sink, cache);
   auto process = [&](const char* key, auto&& decode) {
     if (!top.Has(key)) return;
@@ -1378,19 +1395,23 @@ void DecodeFile(const toml::table& root, uint32_t file, Resources& out,
   process("proxy", [&](Obj o) { DecodeProxy(std::move(o), out.proxy); });
   process("admin", [&](Obj o) { DecodeAdmin(std::move(o), out.admin); });
   process("mesh", [&](Obj o) { DecodeMesh(std::move(o), out.mesh); });
-  for (Obj& o : top.Tables("gateway"))
-    DecodeGateway(std::move(o), out.gateways);
-  for (Obj& o : top.Tables("virtual_service"))
-    DecodeVirtualService(std::move(o), out.virtual_services);
-  for (Obj& o : top.Tables("service_entry"))
-    DecodeServiceEntry(std::move(o), out.service_entries);
-  for (Obj& o : top.Tables("destination_rule"))
-    DecodeDestinationRule(std::move(o), out.destination_rules);
+  for (std::string_view kind : kSplitKinds) {
+    DecodeKind(top, kind, out);
+    if (more) more(kind);
+  }
   for (const char* kind :
        {"authorization_policy", "peer_authentication", "request_authentication", "sidecar",
         "envoy_filter", "telemetry", "workload_entry", "workload_group"}) {
     top.Unsupported(kind, "this resource kind is not implemented in Gatehouse");
   }
+  top.Finish();
+}
+
+void DecodePiece(const toml::table& root, std::string_view kind, uint32_t file,
+                 uint32_t line_offset, size_t index_base, Resources& out, DiagnosticSink& sink,
+                 routing::MatcherCache& cache) {
+  Obj top(root, file, sink, cache, line_offset, index_base);
+  DecodeKind(top, kind, out);
   top.Finish();
 }
 

@@ -25,6 +25,13 @@ void DiagnosticSink::Warning(const Where& where, std::string message) {
   Add(Severity::kWarning, where, std::move(message));
 }
 
+void DiagnosticSink::Truncate(size_t count) {
+  while (diagnostics_.size() > count) {
+    if (diagnostics_.back().severity == Severity::kError) --errors_;
+    diagnostics_.pop_back();
+  }
+}
+
 void DiagnosticSink::Add(Severity severity, const Where& where, std::string message) {
   Diagnostic d;
   d.severity = severity;

@@ -34,6 +34,8 @@ class DiagnosticSink {
   void Warning(const Where& where, std::string message);
   size_t error_count() const { return errors_; }
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
+  // Drops every diagnostic after the first `count` (undoing a failed attempt).
+  void Truncate(size_t count);
   const std::string& file_name(uint32_t index) const { return files_[index]; }
 
  private:

@@ -6,10 +6,12 @@
 
 #include <toml++/toml.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "control/diagnostics.h"
@@ -197,11 +199,26 @@ struct Resources {
   std::vector<DestinationRuleSpec> destination_rules;
 };
 
+// The resource kinds decoded from arrays of tables, in decoding order; a large
+// file may be split into pieces at their `[[kind]]` headers (toml_split.h).
+inline constexpr std::string_view kSplitKinds[] = {"gateway", "virtual_service", "service_entry",
+                                                   "destination_rule"};
+
 // Decodes one parsed file into `out` (appending resources in file order).
 // `seen_process` tracks which of [proxy]/[admin]/[mesh] an earlier file set.
-// `cache` interns matchers across all files of one compilation.
+// `cache` interns matchers across all files of one compilation. When the file
+// was split, `root` is its head and `more(kind)` is called right after the
+// head's own `kind` resources, to decode that kind's pieces (DecodePiece), so
+// resources and diagnostics come out in the same order as for the whole file.
 void DecodeFile(const toml::table& root, uint32_t file, Resources& out,
                 std::map<std::string, Where>& seen_process, DiagnosticSink& sink,
-                routing::MatcherCache& cache);
+                routing::MatcherCache& cache,
+                const std::function<void(std::string_view kind)>& more = {});
+
+// Decodes one piece of a split file: its `kind` elements, numbered from
+// `index_base`, with lines shifted by `line_offset`.
+void DecodePiece(const toml::table& root, std::string_view kind, uint32_t file,
+                 uint32_t line_offset, size_t index_base, Resources& out, DiagnosticSink& sink,
+                 routing::MatcherCache& cache);
 
 }  // namespace gh::control

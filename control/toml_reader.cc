@@ -83,16 +83,28 @@ std::string Suggest(std::string_view key, const std::vector<std::string_view>& k
 }
 
 Obj::Obj(const toml::table& table, uint32_t file, DiagnosticSink& sink,
-         routing::MatcherCache& cache)
-    : table_(table), file_(file), sink_(sink), cache_(cache) {}
+         routing::MatcherCache& cache, uint32_t line_offset, size_t index_base)
+    : table_(table),
+      file_(file),
+      line_offset_(line_offset),
+      index_base_(index_base),
+      sink_(sink),
+      cache_(cache) {}
 
 Obj::Obj(const toml::table& table, const Obj* parent, std::string segment)
     : table_(table),
       file_(parent->file_),
+      line_offset_(parent->line_offset_),
       parent_(parent),
       segment_(std::move(segment)),
       sink_(parent->sink_),
       cache_(parent->cache_) {}
+
+Where Obj::Locate(const toml::node& node, std::string path) const {
+  Where w = WhereOf(node, file_, std::move(path));
+  if (w.line != 0) w.line += line_offset_;
+  return w;
+}
 
 std::string Obj::path() const {
   if (!renamed_.empty()) return renamed_;
@@ -103,7 +115,7 @@ std::string Obj::path() const {
 }
 
 Where Obj::where() const {
-  return WhereOf(table_, file_, path());
+  return Locate(table_, path());
 }
 
 std::string Obj::PathOf(std::string_view key) const {
@@ -122,7 +134,7 @@ void Obj::Rename(std::string path) {
 }
 
 Where Obj::At(std::string_view key) const {
-  if (const toml::node* node = table_.get(key)) return WhereOf(*node, file_, PathOf(key));
+  if (const toml::node* node = table_.get(key)) return Locate(*node, PathOf(key));
   Where w = where();
   w.path = PathOf(key);
   return w;
@@ -138,7 +150,7 @@ const toml::node* Obj::Get(std::string_view key, bool required) {
 }
 
 void Obj::TypeError(std::string_view key, const toml::node& node, std::string_view expected) {
-  sink_.Error(WhereOf(node, file_, PathOf(key)),
+  sink_.Error(Locate(node, PathOf(key)),
               Q(key) + " must be " + std::string(expected) + ", not " + TypeName(node));
 }
 
@@ -257,12 +269,12 @@ std::vector<Obj> Obj::Tables(std::string_view key, bool required) {
     const toml::node& el = *arr->get(i);
     std::string segment(key);
     segment.push_back('[');
-    segment.append(std::to_string(i));
+    segment.append(std::to_string(index_base_ + i));
     segment.push_back(']');
     if (const auto* t = el.as_table()) {
       out.push_back(Obj(*t, this, std::move(segment)));
     } else {
-      sink_.Error(WhereOf(el, file_, PathOf(segment)),
+      sink_.Error(Locate(el, PathOf(segment)),
                   "elements of " + Q(key) + " must be tables, not " + TypeName(el));
     }
   }
@@ -283,9 +295,9 @@ std::vector<std::string> Obj::Strings(std::string_view key, std::vector<Where>* 
     const std::string path = PathOf(key) + "[" + std::to_string(i) + "]";
     if (const auto* s = el.as_string()) {
       out.push_back(s->get());
-      if (where != nullptr) where->push_back(WhereOf(el, file_, path));
+      if (where != nullptr) where->push_back(Locate(el, path));
     } else {
-      sink_.Error(WhereOf(el, file_, path),
+      sink_.Error(Locate(el, path),
                   "elements of \"" + std::string(key) + "\" must be strings, not " + TypeName(el));
     }
   }
@@ -305,7 +317,7 @@ std::map<std::string, std::string> Obj::StringMap(std::string_view key) {
     if (const auto* s = v.as_string()) {
       out.emplace(std::string(k.str()), s->get());
     } else {
-      sink_.Error(WhereOf(v, file_, PathOf(key) + "." + std::string(k.str())),
+      sink_.Error(Locate(v, PathOf(key) + "." + std::string(k.str())),
                   "values of \"" + std::string(key) + "\" must be strings, not " + TypeName(v));
     }
   }
@@ -328,7 +340,7 @@ std::vector<std::pair<std::string, Obj>> Obj::TableMap(std::string_view key) {
     if (const auto* sub = v.as_table()) {
       out.emplace_back(std::string(k.str()), Obj(*sub, this, std::move(segment)));
     } else {
-      sink_.Error(WhereOf(v, file_, PathOf(segment)),
+      sink_.Error(Locate(v, PathOf(segment)),
                   "values of \"" + std::string(key) + "\" must be tables, not " + TypeName(v));
     }
   }
@@ -354,6 +366,7 @@ void Obj::Finish() {
     Where w;
     w.file = file_;
     w.line = k.source().begin.line;
+    if (w.line != 0) w.line += line_offset_;
     w.column = k.source().begin.column;
     w.path = PathOf(name);
     std::string message = "unknown key \"" + std::string(name) + "\"";

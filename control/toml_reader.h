@@ -32,14 +32,19 @@ std::string Suggest(std::string_view key, const std::vector<std::string>& known)
 // the Obj it came from (they are used as nested locals).
 class Obj {
  public:
-  // The root of a file.
-  Obj(const toml::table& table, uint32_t file, DiagnosticSink& sink, routing::MatcherCache& cache);
+  // The root of a file, or of a piece of one (control/toml_split.h):
+  // `line_offset` lines precede the piece; its root arrays of tables number
+  // their elements from `index_base` (the elements in earlier pieces).
+  Obj(const toml::table& table, uint32_t file, DiagnosticSink& sink, routing::MatcherCache& cache,
+      uint32_t line_offset = 0, size_t index_base = 0);
   Obj(Obj&&) = default;
   Obj& operator=(Obj&&) = delete;
 
   Where where() const;
   // Where without the key path (cheap; for IR the compiler re-paths).
-  Where position() const { return WhereOf(table_, file_, std::string()); }
+  Where position() const { return Locate(table_, std::string()); }
+  // Where `node` (a node of this file's tree) is, with the given key path.
+  Where Locate(const toml::node& node, std::string path) const;
   std::string path() const;
   // Where `key` is (its value), or this table when absent.
   Where At(std::string_view key) const;
@@ -106,6 +111,8 @@ class Obj {
 
   const toml::table& table_;
   uint32_t file_;
+  uint32_t line_offset_ = 0;
+  size_t index_base_ = 0;  // root only
   const Obj* parent_ = nullptr;
   std::string segment_;  // "uri", "servers[0]", "headers.\"x-a\""
   std::string renamed_;  // replaces the whole path when set

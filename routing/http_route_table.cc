@@ -1,6 +1,7 @@
 #include "routing/http_route_table.h"
 
 #include <cstring>
+#include <optional>
 
 #include "base/strings.h"
 #include "routing/host.h"
@@ -8,11 +9,22 @@
 namespace gh::routing {
 namespace {
 
+// Eight bytes at a time: host names are short, and a byte-wise hash's
+// multiply chain was a visible part of a lookup. Keys come from the config,
+// so clients cannot add colliding ones.
 uint64_t HashKey(std::string_view s) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 32;
+  }
+  if (i < s.size()) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
   }
   return h ^ (h >> 29);
 }
@@ -118,15 +130,98 @@ std::string RegexLiteralPrefix(std::string_view pattern) {
   return out;
 }
 
-// Prefilter block layout in pool_, per route: kind (1 byte: Pre), flags
-// (1 byte: bit 0 ignore case, bit 1 complete, bit 2 uri only), length (2
-// bytes, little endian), the Route pointer (8 bytes), then the bytes.
+// A vhost's block in pool_: its name, its route count (4 bytes), then per
+// route: kind (1 byte: Pre), flags (1 byte, below), prefilter length (2
+// bytes, little endian), the Route pointer (8 bytes), the prefilter bytes,
+// then, unless kUriOnly, its conditions: their length (2 bytes), a mask byte
+// (uri, scheme, method, authority) with a StringMatcher pointer for each bit
+// set, the header count (1 byte) and per header its matcher, negate byte,
+// name length (1 byte) and name, then the query parameter count and per
+// parameter its matcher, name length and name. So a lookup reads one slot
+// and this block, never a VirtualHost, RouteEntry or HttpMatch; a match the
+// layout cannot hold (a name over 255 bytes, over 255 conditions) stores its
+// RouteEntry pointer instead (kEntry) and is checked with FirstFailure.
 // "Complete": the prefilter decides the uri condition on its own (exact and
-// prefix matchers). "Uri only": the match has no other condition, so a
-// passing prefilter is the match and the RouteEntry is never touched.
+// prefix matchers). "Uri only": the match has no other condition.
 namespace {
-constexpr uint8_t kIgnoreCase = 1, kComplete = 2, kUriOnly = 4;
+constexpr uint8_t kIgnoreCase = 1, kComplete = 2, kUriOnly = 4, kEntry = 8;
+constexpr uint8_t kHasUri = 1, kHasScheme = 2, kHasMethod = 4, kHasAuthority = 8;
+
+template <class T>
+void AppendRaw(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(value));
 }
+
+template <class T>
+T ReadRaw(const char*& p) {
+  T value;
+  std::memcpy(&value, p, sizeof(value));
+  p += sizeof(value);
+  return value;
+}
+
+// The conditions of `m` other than a complete uri, or nullopt when they do
+// not fit the packed layout.
+std::optional<std::string> PackConditions(const HttpMatch& m, bool uri_decided) {
+  std::string out;
+  const StringMatcher* uri = uri_decided ? nullptr : m.uri.get();
+  const uint8_t mask = (uri != nullptr ? kHasUri : 0) | (m.scheme ? kHasScheme : 0) |
+                       (m.method ? kHasMethod : 0) | (m.authority ? kHasAuthority : 0);
+  out.push_back(static_cast<char>(mask));
+  for (const StringMatcher* x : {uri, m.scheme.get(), m.method.get(), m.authority.get()}) {
+    if (x != nullptr) AppendRaw(out, x);
+  }
+  if (m.headers.size() > 0xFF || m.query_params.size() > 0xFF) return std::nullopt;
+  out.push_back(static_cast<char>(m.headers.size()));
+  for (const HeaderCondition& c : m.headers) {
+    if (c.name.size() > 0xFF) return std::nullopt;
+    AppendRaw(out, c.matcher.get());
+    out.push_back(c.negate ? 1 : 0);
+    out.push_back(static_cast<char>(c.name.size()));
+    out.append(c.name);
+  }
+  out.push_back(static_cast<char>(m.query_params.size()));
+  for (const QueryCondition& c : m.query_params) {
+    if (c.name.size() > 0xFF) return std::nullopt;
+    AppendRaw(out, c.matcher.get());
+    out.push_back(static_cast<char>(c.name.size()));
+    out.append(c.name);
+  }
+  if (out.size() > 0xFFFF) return std::nullopt;
+  return out;
+}
+
+// Checks packed conditions (PackConditions), in FirstFailure's order.
+bool ConditionsHold(const char* p, const RequestView& request) {
+  const auto mask = static_cast<uint8_t>(*p++);
+  if ((mask & kHasUri) != 0 && !UriConditionHolds(*ReadRaw<const StringMatcher*>(p), request.path))
+    return false;
+  if ((mask & kHasScheme) != 0 && !ReadRaw<const StringMatcher*>(p)->Matches(request.scheme))
+    return false;
+  if ((mask & kHasMethod) != 0 && !ReadRaw<const StringMatcher*>(p)->Matches(request.method))
+    return false;
+  if ((mask & kHasAuthority) != 0 && !ReadRaw<const StringMatcher*>(p)->Matches(request.authority))
+    return false;
+  std::string scratch;
+  for (auto n = static_cast<uint8_t>(*p++); n > 0; --n) {
+    const auto* matcher = ReadRaw<const StringMatcher*>(p);
+    const bool negate = *p++ != 0;
+    const auto len = static_cast<uint8_t>(*p++);
+    const std::string_view name(p, len);
+    p += len;
+    if (!HeaderConditionHolds(request, name, *matcher, negate, scratch)) return false;
+  }
+  for (auto n = static_cast<uint8_t>(*p++); n > 0; --n) {
+    const auto* matcher = ReadRaw<const StringMatcher*>(p);
+    const auto len = static_cast<uint8_t>(*p++);
+    const std::string_view name(p, len);
+    p += len;
+    if (!QueryConditionHolds(request, name, *matcher)) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 void CompiledHttpRouteTable::BuildIndex(FlatIndex& index,
                                         const std::vector<std::pair<uint32_t, size_t>>& keys) {
@@ -137,12 +232,13 @@ void CompiledHttpRouteTable::BuildIndex(FlatIndex& index,
   index.slots.assign(capacity, Slot{});
   index.mask = capacity - 1;
   for (const auto& [vhost, skip] : keys) {
-    const std::string_view name = std::string_view(pool_).substr(name_offset_[vhost] + skip,
-                                                                 vhosts_[vhost].name.size() - skip);
+    const VhostRef& ref = refs_[vhost];
+    const std::string_view name = std::string_view(pool_).substr(
+        ref.name_offset + skip, ref.pre_offset - ref.name_offset - skip);
     const uint64_t h = HashKey(name);
     for (uint64_t i = h & index.mask;; i = (i + 1) & index.mask) {
       if (index.slots[i].vhost == UINT32_MAX) {
-        index.slots[i] = {h, vhost, static_cast<uint32_t>(name_offset_[vhost] + skip),
+        index.slots[i] = {h, vhost, static_cast<uint32_t>(ref.name_offset + skip),
                           static_cast<uint32_t>(name.size())};
         break;
       }
@@ -166,30 +262,35 @@ const CompiledHttpRouteTable::Slot* CompiledHttpRouteTable::Find(const FlatIndex
 CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
     : vhosts_(std::move(vhosts)) {
   std::vector<std::pair<uint32_t, size_t>> exact, suffix;
-  name_offset_.resize(vhosts_.size());
-  pre_offset_.resize(vhosts_.size());
+  refs_.resize(vhosts_.size());
   for (uint32_t i = 0; i < vhosts_.size(); ++i) {
     VirtualHost& vh = vhosts_[i];
-    name_offset_[i] = static_cast<uint32_t>(pool_.size());
+    refs_[i].name_offset = static_cast<uint32_t>(pool_.size());
     pool_.append(vh.name);
-    pre_offset_[i] = static_cast<uint32_t>(pool_.size());
+    refs_[i].pre_offset = static_cast<uint32_t>(pool_.size());
+    AppendRaw(pool_, static_cast<uint32_t>(vh.routes.size()));
     for (const RouteEntry& e : vh.routes) {
       const Prefilter f = MakePrefilter(e.match);
-      const bool complete = f.complete;
       const size_t len = std::min<size_t>(f.value.size(), 0xFFFF);
       const bool usable = len == f.value.size();
-      pool_.push_back(static_cast<char>(usable ? f.kind : Pre::kNone));
+      const bool complete = f.complete && usable;
       const HttpMatch& m = e.match;
-      const bool uri_only = complete && usable && !m.scheme && !m.method && !m.authority &&
+      const bool uri_only = complete && !m.scheme && !m.method && !m.authority &&
                             m.headers.empty() && m.query_params.empty();
+      std::optional<std::string> conditions;
+      if (!uri_only) conditions = PackConditions(m, complete);
+      const bool entry = !uri_only && !conditions;
+      pool_.push_back(static_cast<char>(usable ? f.kind : Pre::kNone));
       pool_.push_back(static_cast<char>((f.ignore_case ? kIgnoreCase : 0) |
-                                        (complete && usable ? kComplete : 0) |
-                                        (uri_only ? kUriOnly : 0)));
-      pool_.push_back(static_cast<char>(usable ? len & 0xFF : 0));
-      pool_.push_back(static_cast<char>(usable ? len >> 8 : 0));
-      const Route* route = e.route.get();
-      pool_.append(reinterpret_cast<const char*>(&route), sizeof(route));
+                                        (complete ? kComplete : 0) | (uri_only ? kUriOnly : 0) |
+                                        (entry ? kEntry : 0)));
+      AppendRaw(pool_, static_cast<uint16_t>(usable ? len : 0));
+      AppendRaw(pool_, entry ? static_cast<const void*>(&e) : e.route.get());
       if (usable) pool_.append(f.value);
+      if (conditions) {
+        AppendRaw(pool_, static_cast<uint16_t>(conditions->size()));
+        pool_.append(*conditions);
+      }
     }
     if (vh.name == "*") {
       any_ = i;
@@ -203,7 +304,7 @@ CompiledHttpRouteTable::CompiledHttpRouteTable(std::vector<VirtualHost> vhosts)
   BuildIndex(suffix_, suffix);
 }
 
-uint32_t CompiledHttpRouteTable::SelectIndex(std::string_view authority) const {
+CompiledHttpRouteTable::Hit CompiledHttpRouteTable::Select(std::string_view authority) const {
   const std::string_view raw = StripPort(authority);
   // DNS names are at most 253 characters: a longer one can only hit "*".
   char buf[256];
@@ -211,43 +312,52 @@ uint32_t CompiledHttpRouteTable::SelectIndex(std::string_view authority) const {
     for (size_t i = 0; i < raw.size(); ++i)
       buf[i] = AsciiLower(raw[i]);
     const std::string_view host(buf, raw.size());
-    if (const Slot* s = Find(exact_, host)) return s->vhost;
+    // A slot's key ends where its vhost's name ends: the block follows.
+    if (const Slot* s = Find(exact_, host))
+      return {s->vhost, s->name_offset, s->name_offset + s->name_size};
     if (!suffix_.slots.empty()) {
       // Longest suffix first: ".b.c.com", then ".c.com", then ".com".
       for (size_t dot = host.find('.', 1); dot != std::string_view::npos;
            dot = host.find('.', dot + 1)) {
-        if (const Slot* s = Find(suffix_, host.substr(dot))) return s->vhost;
+        if (const Slot* s = Find(suffix_, host.substr(dot)))
+          return {s->vhost, s->name_offset - 1, s->name_offset + s->name_size};  // "*" + key
       }
     }
   }
-  return any_ >= 0 ? static_cast<uint32_t>(any_) : UINT32_MAX;
+  if (any_ < 0) return {};
+  const VhostRef& ref = refs_[static_cast<size_t>(any_)];
+  return {static_cast<uint32_t>(any_), ref.name_offset, ref.pre_offset};
 }
 
 const VirtualHost* CompiledHttpRouteTable::SelectVirtualHost(std::string_view authority) const {
-  const uint32_t i = SelectIndex(authority);
-  return i == UINT32_MAX ? nullptr : &vhosts_[i];
+  const Hit hit = Select(authority);
+  return hit.vhost == UINT32_MAX ? nullptr : &vhosts_[hit.vhost];
 }
 
 HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const {
   HttpRouteResult result;
-  const uint32_t index = SelectIndex(request.authority);
-  if (index == UINT32_MAX) return result;
-  const VirtualHost& vhost = vhosts_[index];
+  const Hit hit = Select(request.authority);
+  if (hit.vhost == UINT32_MAX) return result;
   result.host_matched = true;
-  result.virtual_host = vhost.name;
+  result.virtual_host =
+      std::string_view(pool_.data() + hit.name_offset, hit.pre_offset - hit.name_offset);
   const std::string_view path = request.path;
   const std::string_view path_only = PathOnly(path);
-  const char* p = pool_.data() + pre_offset_[index];
-  const size_t n = vhost.routes.size();
-  for (size_t k = 0; k < n; ++k) {
+  const char* p = pool_.data() + hit.pre_offset;
+  for (auto routes = ReadRaw<uint32_t>(p); routes > 0; --routes) {
     const auto kind = static_cast<Pre>(p[0]);
     const auto flags = static_cast<uint8_t>(p[1]);
-    const size_t len =
-        static_cast<uint8_t>(p[2]) | (static_cast<size_t>(static_cast<uint8_t>(p[3])) << 8);
-    const Route* route;
-    std::memcpy(&route, p + 4, sizeof(route));
-    const std::string_view value(p + 4 + sizeof(route), len);
-    p += 4 + sizeof(route) + len;
+    p += 2;
+    const auto len = ReadRaw<uint16_t>(p);
+    const void* target = ReadRaw<const void*>(p);
+    const std::string_view value(p, len);
+    p += len;
+    const char* conditions = nullptr;
+    if ((flags & (kUriOnly | kEntry)) == 0) {
+      const auto size = ReadRaw<uint16_t>(p);
+      conditions = p;
+      p += size;
+    }
     const bool ci = (flags & kIgnoreCase) != 0;
     bool pass = true;
     if (kind == Pre::kExact) {
@@ -256,15 +366,15 @@ HttpRouteResult CompiledHttpRouteTable::Match(const RequestView& request) const 
       pass = ci ? AsciiIStartsWith(path, value) : path.starts_with(value);
     }
     if (!pass) continue;
-    if ((flags & kUriOnly) != 0) {
-      result.route = route;
-      break;
-    }
-    const RouteEntry& entry = vhost.routes[k];
-    if (FirstFailure(entry.match, request, (flags & kComplete) != 0).matched()) {
+    if ((flags & kEntry) != 0) {
+      const auto& entry = *static_cast<const RouteEntry*>(target);
+      if (!FirstFailure(entry.match, request, (flags & kComplete) != 0).matched()) continue;
       result.route = entry.route.get();
       break;
     }
+    if (conditions != nullptr && !ConditionsHold(conditions, request)) continue;
+    result.route = static_cast<const Route*>(target);
+    break;
   }
   return result;
 }

@@ -42,7 +42,7 @@ class CompiledHttpRouteTable final : public HttpRouteTable {
   // Open addressing, linear probing. A slot points into pool_, where each
   // vhost's name is followed by the prefilters of its routes, so a lookup
   // reads one slot, then a few adjacent pool bytes, and touches a RouteEntry
-  // only when its prefilter passes.
+  // only when its prefilter passes and the route has other conditions.
   struct Slot {
     uint64_t hash = 0;
     uint32_t vhost = UINT32_MAX;
@@ -55,12 +55,25 @@ class CompiledHttpRouteTable final : public HttpRouteTable {
   };
   void BuildIndex(FlatIndex& index, const std::vector<std::pair<uint32_t, size_t>>& keys);
   const Slot* Find(const FlatIndex& index, std::string_view key) const;
-  uint32_t SelectIndex(std::string_view authority) const;  // UINT32_MAX: none
+  // The selected vhost (UINT32_MAX: none), where its name starts in pool_ and
+  // where its block (route count, then prefilters) starts, right after it.
+  struct Hit {
+    uint32_t vhost = UINT32_MAX;
+    uint32_t name_offset = 0;
+    uint32_t pre_offset = 0;
+  };
+  Hit Select(std::string_view authority) const;
+
+  // Per vhost: its name and its block in pool_ (an index slot has the same
+  // for its key, so a lookup only reads this for "*").
+  struct VhostRef {
+    uint32_t name_offset = 0;
+    uint32_t pre_offset = 0;  // the name ends here
+  };
 
   std::vector<VirtualHost> vhosts_;
   std::string pool_;
-  std::vector<uint32_t> name_offset_;  // per vhost: its name in pool_
-  std::vector<uint32_t> pre_offset_;   // per vhost: its prefilter block in pool_
+  std::vector<VhostRef> refs_;
   FlatIndex exact_;
   FlatIndex suffix_;  // "*.b.com" keyed as ".b.com"
   int64_t any_ = -1;

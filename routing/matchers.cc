@@ -190,13 +190,34 @@ std::optional<std::string_view> HeaderValue(const RequestView& request, std::str
 
 }  // namespace
 
-MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request, bool skip_uri) {
-  if (match.uri && !skip_uri) {
-    // Envoy: prefix matches the whole :path, exact and regex the path alone.
-    const std::string_view subject =
-        match.uri->kind() == StringMatcher::Kind::kPrefix ? request.path : PathOnly(request.path);
-    if (!match.uri->Matches(subject)) return {MatchCondition::kUri, 0};
+bool UriConditionHolds(const StringMatcher& uri, std::string_view path) {
+  // Envoy: prefix matches the whole :path, exact and regex the path alone.
+  return uri.Matches(uri.kind() == StringMatcher::Kind::kPrefix ? path : PathOnly(path));
+}
+
+bool HeaderConditionHolds(const RequestView& request, std::string_view name,
+                          const StringMatcher& matcher, bool negate, std::string& scratch) {
+  const auto value = HeaderValue(request, name, scratch);
+  if (negate) {
+    // A missing header counts as empty: "not X" holds unless "" matches X.
+    // Presence negated: holds only when the header is absent.
+    const bool matched = matcher.kind() == StringMatcher::Kind::kPresent
+                             ? value.has_value()
+                             : matcher.Matches(value.value_or(std::string_view()));
+    return !matched;
   }
+  return value && matcher.Matches(*value);
+}
+
+bool QueryConditionHolds(const RequestView& request, std::string_view name,
+                         const StringMatcher& matcher) {
+  const auto value = QueryParam(request.path, name);
+  return value && matcher.Matches(*value);
+}
+
+MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request, bool skip_uri) {
+  if (match.uri && !skip_uri && !UriConditionHolds(*match.uri, request.path))
+    return {MatchCondition::kUri, 0};
   if (match.scheme && !match.scheme->Matches(request.scheme)) return {MatchCondition::kScheme, 0};
   if (match.method && !match.method->Matches(request.method)) return {MatchCondition::kMethod, 0};
   if (match.authority && !match.authority->Matches(request.authority))
@@ -204,22 +225,12 @@ MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request, bo
   std::string scratch;
   for (uint32_t i = 0; i < match.headers.size(); ++i) {
     const HeaderCondition& c = match.headers[i];
-    const auto value = HeaderValue(request, c.name, scratch);
-    if (c.negate) {
-      // A missing header counts as empty: "not X" holds unless "" matches X.
-      // Presence negated: holds only when the header is absent.
-      const bool matched = c.matcher->kind() == StringMatcher::Kind::kPresent
-                               ? value.has_value()
-                               : c.matcher->Matches(value.value_or(std::string_view()));
-      if (matched) return {MatchCondition::kWithoutHeader, i};
-    } else if (!value || !c.matcher->Matches(*value)) {
-      return {MatchCondition::kHeader, i};
-    }
+    if (!HeaderConditionHolds(request, c.name, *c.matcher, c.negate, scratch))
+      return {c.negate ? MatchCondition::kWithoutHeader : MatchCondition::kHeader, i};
   }
   for (uint32_t i = 0; i < match.query_params.size(); ++i) {
     const QueryCondition& c = match.query_params[i];
-    const auto value = QueryParam(request.path, c.name);
-    if (!value || !c.matcher->Matches(*value)) return {MatchCondition::kQueryParam, i};
+    if (!QueryConditionHolds(request, c.name, *c.matcher)) return {MatchCondition::kQueryParam, i};
   }
   return {};
 }

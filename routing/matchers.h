@@ -109,6 +109,15 @@ struct MatchFailure {
 MatchFailure FirstFailure(const HttpMatch& match, const RequestView& request,
                           bool skip_uri = false);
 
+// The single conditions FirstFailure checks, for callers that keep the
+// conditions in their own layout (the route table's packed pool).
+bool UriConditionHolds(const StringMatcher& uri, std::string_view path);
+// `scratch` holds a joined value of a header sent several times.
+bool HeaderConditionHolds(const RequestView& request, std::string_view name,
+                          const StringMatcher& matcher, bool negate, std::string& scratch);
+bool QueryConditionHolds(const RequestView& request, std::string_view name,
+                         const StringMatcher& matcher);
+
 // Human-readable text for a failure, e.g. `uri prefix "/api"`.
 std::string DescribeFailure(const HttpMatch& match, const MatchFailure& failure);
 

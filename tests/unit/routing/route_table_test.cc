@@ -71,6 +71,55 @@ TEST(HttpRouteTable, NoVirtualHostMeansNoRoute) {
   EXPECT_EQ(t.Match(View(std::string(300, 'a'))).route, nullptr);
 }
 
+// The table keeps conditions packed in its pool (or, when a name is too long
+// for that layout, the RouteEntry): the answer must be FirstFailure's.
+TEST(HttpRouteTable, PackedConditionsAgreeWithFirstFailure) {
+  const std::string long_name(300, 'x');
+  std::vector<RouteEntry> routes;
+  RouteEntry e = Entry("long-header", StringMatcher::Prefix("/a"));
+  e.match.headers.push_back({long_name, StringMatcher::Exact("1"), false});
+  routes.push_back(e);
+  e = Entry("not-debug", *StringMatcher::Regex("/[a-z]+"));
+  e.match.headers.push_back({"x-debug", StringMatcher::Present(), true});
+  e.match.method = StringMatcher::Exact("GET");
+  routes.push_back(e);
+  e = Entry("query", StringMatcher::Prefix("/s"));
+  e.match.query_params.push_back({"q", StringMatcher::Prefix("sh")});
+  e.match.scheme = StringMatcher::Exact("http");
+  e.match.authority = StringMatcher::Prefix("h.");
+  routes.push_back(e);
+  e = Entry("pseudo");
+  e.match.headers.push_back({":path", *StringMatcher::Regex("/p/.*"), false});
+  routes.push_back(e);
+  const std::vector<RouteEntry> copy = routes;
+  std::vector<VirtualHost> vhosts;
+  vhosts.push_back({"h.com", std::move(routes)});
+  CompiledHttpRouteTable t(std::move(vhosts));
+  http::HeaderMap with_long, with_debug;
+  with_long.Add(long_name, "1");
+  with_debug.Add("x-debug", "");
+  const std::vector<const http::HeaderMap*> header_sets = {nullptr, &with_long, &with_debug};
+  for (const http::HeaderMap* headers : header_sets) {
+    for (const char* path : {"/a", "/abc", "/s?q=shoes", "/s?q=no", "/p/1", "/1", "/a?x"}) {
+      for (const char* method : {"GET", "POST"}) {
+        RequestView v = View("h.com", path);
+        v.method = method;
+        v.headers = headers;
+        const Route* expected = nullptr;
+        for (const RouteEntry& r : copy) {
+          if (FirstFailure(r.match, v).matched()) {
+            expected = r.route.get();
+            break;
+          }
+        }
+        const Route* got = t.Match(v).route;
+        EXPECT_EQ(got ? got->name : "none", expected ? expected->name : "none")
+            << path << " " << method;
+      }
+    }
+  }
+}
+
 TEST(HttpRouteTable, FirstMatchWinsInOrder) {
   std::vector<VirtualHost> vhosts;
   vhosts.push_back({"*",
