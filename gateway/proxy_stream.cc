@@ -362,7 +362,12 @@ void ProxyStream::OnPoolReady(UpstreamStream& stream) {
 void ProxyStream::SendRequestToUpstream() {
   const bool end_stream = request_end_ && body_.empty() && !request_trailers_.has_value();
   body_sent_ = 0;
-  if (routing::EditsUpstreamRequest(*route_, destination_)) {
+  if (request_.authority.empty()) {
+    // HTTP/1.0 without Host: the upstream still needs one; name the service.
+    RequestHead head = BuildUpstreamHead(destination_);
+    if (head.authority.empty() && cluster_ != nullptr) head.authority = cluster_->cluster().host;
+    upstream_->SendHeaders(head, end_stream);
+  } else if (routing::EditsUpstreamRequest(*route_, destination_)) {
     upstream_->SendHeaders(BuildUpstreamHead(destination_), end_stream);
   } else {
     upstream_->SendHeaders(request_, end_stream);  // as it is: no copy

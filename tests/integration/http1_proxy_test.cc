@@ -114,6 +114,14 @@ TEST(Http1Proxy, Http10WithAndWithoutKeepAlive) {
     HttpResponse r = client.ReadResponse(milliseconds(5000));
     ASSERT_TRUE(r.ok) << r.Describe();
     EXPECT_EQ(r.status, 200);
+    // No Host from the client: the upstream gets the service's name, not an
+    // empty Host (which an HTTP/1.1 origin answers with 400).
+    Json echo = ParseJson(r.body);
+    std::string host = "<missing>";
+    for (const auto& h : echo["headers"]) {
+      if (h[0] == "host") host = h[1].get<std::string>();
+    }
+    EXPECT_EQ(host, "origin.internal");
     EXPECT_TRUE(client.IsClosed(milliseconds(2000)));
   }
   {
