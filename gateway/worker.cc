@@ -382,6 +382,10 @@ void WorkerListener::Close() {
   resume_.Cancel();
   if (poll_ == nullptr) return;
   uv_poll_stop(poll_);
+  // Stop listening now, not when the loop gets to the close callback: the
+  // worker acknowledges the snapshot before that, and a connect in between
+  // would be queued on a socket nobody accepts from any more.
+  ::shutdown(fd_, SHUT_RDWR);
   poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
   uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) {
     ::close(static_cast<int>(reinterpret_cast<intptr_t>(handle->data)));

@@ -120,12 +120,20 @@ traffic_policy = { connection_pool = { tcp = { max_connections = 1 }, http = { h
   ProxyEnv env({.route_keys = std::string("\n") + std::string(kPolicy)});
   std::vector<std::thread> slow;
   std::atomic<int> ok{0};
-  for (int i = 0; i < 2; ++i) {
+  auto start_slow = [&] {
     slow.emplace_back([&] {
-      if (Curl({"-H", "x-upstream-delay-ms: 800", env.Url("/slow")}).status == 200) ++ok;
+      if (Curl({"-H", "x-upstream-delay-ms: 2000", env.Url("/slow")}).status == 200) ++ok;
     });
-  }
-  std::this_thread::sleep_for(milliseconds(300));
+  };
+  // The first holds the only connection once the upstream has seen it; the
+  // second then waits in the pending queue (a loaded machine may take a
+  // while to start curl, so wait for the upstream rather than a fixed time).
+  start_slow();
+  for (int i = 0; i < 200 && env.upstream().Stats().requests < 1; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_GE(env.upstream().Stats().requests, 1);
+  start_slow();
+  std::this_thread::sleep_for(milliseconds(700));
   auto r = Curl({env.Url("/third")});
   for (auto& t : slow)
     t.join();
