@@ -270,10 +270,10 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
     }
     return;
   }
-  if (nread == 0) return;  // EAGAIN
-  if (self->tls_ != nullptr && nread < 0 && !self->discarding_) {
+  if (self->tls_ != nullptr && !self->discarding_) {
     self->tls_->CommitInput(0);  // nothing arrived; drop the prepared space
   }
+  if (nread == 0) return;  // EAGAIN
   if (nread == UV_EOF) {
     self->eof_ = true;
     self->StopReading();

@@ -225,6 +225,12 @@ std::span<uint8_t> TlsSession::PrepareInput(size_t size_hint) {
 
 void TlsSession::CommitInput(size_t n) {
   in_.Commit(n);
+  if (n == 0) {
+    // A read that brought nothing (EAGAIN) must not leave a record-sized
+    // buffer on an idle connection.
+    if (in_.empty()) in_.Release();
+    return;
+  }
   if (state_ == State::kHandshaking) DoHandshake();
 }
 

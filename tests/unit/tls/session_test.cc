@@ -236,6 +236,10 @@ TEST_F(SessionTest, BuffersAreReleasedWhenIdle) {
   server->FeedCiphertext(rec.span().subspan(10));
   EXPECT_EQ(server->ReadPlaintext(out), 7u);
   EXPECT_EQ(server->BufferCapacity(), 0u);
+  // A socket read that found nothing (EAGAIN) gives the prepared space back.
+  ASSERT_GE(server->PrepareInput(16 * 1024).size(), 16u * 1024);
+  server->CommitInput(0);
+  EXPECT_EQ(server->BufferCapacity(), 0u);
 }
 
 TEST(ByteBuffer, GrowsConsumesAndReleases) {
