@@ -6,7 +6,8 @@
 #   bash bench/proxy/count_instructions.sh BIN [PATH] [REQUESTS]
 #     BIN       a gatehouse binary, or "nginx" for nginx as the proxy
 #     PATH      /small (100 B, default) or /64k
-#   env: TLS=1 (HTTPS listener), H2ARGS="-m16" (HTTP/2; default --h1)
+#   env: TLS=1 (HTTPS listener), H2ARGS="-m16" (HTTP/2; default --h1),
+#        KEEP=DIR (keep the callgrind profiles there, for callgrind_annotate)
 #
 # The proxy runs under valgrind with instrumentation off; after a 2,000
 # request warm-up it is switched on for REQUESTS (20,000) h2load requests
@@ -92,3 +93,4 @@ for f in "$W"/cg.out*; do
   total=$((total + ${t:-0}))
 done
 echo "instructions per request: $((total / N))"
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$W"/cg.out* "$KEEP"/; fi
