@@ -92,7 +92,7 @@ int Http1Parser::OnHeaderField(llhttp_t* p, const char* at, size_t len) {
     self->value_.clear();
     self->in_value_ = false;
   }
-  self->field_.append(at, len);
+  self->field_.Append({at, len});
   return 0;
 }
 
@@ -106,7 +106,7 @@ int Http1Parser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
   if (before == '\n') return self->Fail(400, "obs_fold");
   if (HasForbiddenValueByte(at, len)) return self->Fail(400, "invalid_header_value_character");
   self->in_value_ = true;
-  self->value_.append(at, len);
+  self->value_.Append({at, len});
   return 0;
 }
 
@@ -115,10 +115,14 @@ int Http1Parser::OnHeaderValueComplete(llhttp_t* p) {
   if (++self->header_count_ > self->limits_.max_headers) {
     return self->Fail(431, "too_many_headers");
   }
-  AsciiLowerInPlace(self->field_);
-  std::string value(TrimOws(self->value_));
   http::HeaderMap& target = self->headers_done_ ? self->trailers_ : self->head_.headers;
-  target.Add(std::move(self->field_), std::move(value));
+  // Built in place: one copy of each name (lowered on the way) and value.
+  http::Header& header = target.fields().emplace_back();
+  const std::string_view name = self->field_.get();
+  header.name.resize(name.size());
+  for (size_t i = 0; i < name.size(); ++i)
+    header.name[i] = AsciiLower(name[i]);
+  header.value.assign(TrimOws(self->value_.get()));
   self->field_.clear();
   self->value_.clear();
   self->in_value_ = false;
@@ -219,6 +223,9 @@ Http1Parser::Outcome Http1Parser::Feed(std::string_view data) {
   if (data.empty()) return Outcome{Status::kOk, 0, 0, {}};
   feed_begin_ = data.data();
   const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
+  // A header cut by the end of this buffer continues in the next one.
+  field_.Persist();
+  value_.Persist();
   Outcome outcome = Translate(err, data.data(), data.size());
   const size_t used = outcome.status == Status::kOk ? data.size() : outcome.consumed;
   if (used > 0) prev_last_byte_ = data[used - 1];

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "base/http.h"
+#include "gateway/parsed_token.h"
 
 namespace gh::gateway {
 
@@ -103,8 +104,8 @@ class Http1Parser {
   Callbacks* callbacks_;
   MessageHead head_;
   http::HeaderMap trailers_;
-  std::string field_;
-  std::string value_;
+  ParsedToken field_;
+  ParsedToken value_;
   bool in_value_ = false;
   bool headers_done_ = false;
   bool in_message_ = false;

@@ -75,6 +75,30 @@ TEST(Http1Parser, BodySplitAcrossFeeds) {
   EXPECT_EQ(r.body, "0123456789");
 }
 
+// Names and values are kept as views into the buffer being parsed; one cut
+// by the end of a buffer must be copied before the caller reuses it.
+TEST(Http1Parser, HeadersSplitAcrossReusedBuffers) {
+  const std::string req =
+      "GET / HTTP/1.1\r\nHost: example.com\r\nX-Long-Header-Name: some value here\r\n"
+      "Accept:  */* \r\n\r\n";
+  for (size_t cut = 1; cut <= 7; ++cut) {
+    Recorder r;
+    Http1Parser parser(Http1Parser::Kind::kRequest, {}, &r);
+    std::string buffer;
+    Http1Parser::Outcome outcome;
+    for (size_t at = 0; at < req.size(); at += cut) {
+      buffer = req.substr(at, cut);
+      outcome = parser.Feed(buffer);
+      buffer.assign(buffer.size(), '#');  // the read buffer is reused
+    }
+    ASSERT_EQ(outcome.status, Http1Parser::Status::kPaused) << "cut " << cut;
+    ASSERT_EQ(r.heads.size(), 1u);
+    EXPECT_EQ(*r.heads[0].headers.Get("host"), "example.com") << "cut " << cut;
+    EXPECT_EQ(*r.heads[0].headers.Get("x-long-header-name"), "some value here") << "cut " << cut;
+    EXPECT_EQ(*r.heads[0].headers.Get("accept"), "*/*") << "cut " << cut;
+  }
+}
+
 TEST(Http1Parser, SmugglingAndSyntaxRejectedWith400) {
   // CL + TE together.
   EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
