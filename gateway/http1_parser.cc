@@ -11,18 +11,6 @@ Http1Parser* Self(llhttp_t* p) {
   return static_cast<Http1Parser*>(p->data);
 }
 
-// NUL and other controls but HTAB, and DEL. Branch-free with no early exit,
-// so the compiler vectorises it: values are checked whole.
-bool HasForbiddenValueByte(const char* at, size_t len) {
-  unsigned forbidden = 0;
-  for (size_t i = 0; i < len; ++i) {
-    const unsigned c = static_cast<unsigned char>(at[i]);
-    forbidden |= (static_cast<unsigned>(c < 0x20) & static_cast<unsigned>(c != '\t')) |
-                 static_cast<unsigned>(c == 0x7f);
-  }
-  return forbidden != 0;
-}
-
 }  // namespace
 
 const llhttp_settings_t* Http1Parser::Settings() {
@@ -104,7 +92,6 @@ int Http1Parser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
   // line break; RFC 9112 5.2 lets a server reject it, and a proxy must.
   const char before = at > self->feed_begin_ ? at[-1] : self->prev_last_byte_;
   if (before == '\n') return self->Fail(400, "obs_fold");
-  if (HasForbiddenValueByte(at, len)) return self->Fail(400, "invalid_header_value_character");
   self->in_value_ = true;
   self->value_.Append({at, len});
   return 0;

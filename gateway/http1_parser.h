@@ -1,6 +1,7 @@
 // HTTP/1.1 message parser over llhttp (strict mode, no lenient flags), bytes
-// in, events out, no I/O. Adds what llhttp leaves to its caller: header size
-// and count limits (431), CTL checks on values, 501 for transfer codings
+// in, events out, no I/O. llhttp's strict mode rejects control bytes in
+// values; this adds what it leaves to its caller: header size and count
+// limits (431), obs-fold rejection, 501 for transfer codings
 // other than chunked, interim 1xx responses skipped, and a pause after every
 // message so the owner answers pipelined requests strictly in order.
 #pragma once

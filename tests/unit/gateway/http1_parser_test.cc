@@ -126,6 +126,19 @@ TEST(Http1Parser, SmugglingAndSyntaxRejectedWith400) {
   EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01"
                      "b\r\n\r\n"),
             400);
+  // Every control byte but HTAB, and DEL, in request and response values
+  // (llhttp's strict mode checks them; the parser adds no second pass).
+  for (int c = 0; c < 0x80; ++c) {
+    if (c == '\r' || c == '\n' || (c >= 0x20 && c != 0x7f)) continue;
+    const std::string value = std::string("a") + static_cast<char>(c) + "b";
+    const int want = c == '\t' ? 0 : 400;
+    EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost: x\r\nX-A: " + value + "\r\n\r\n"), want) << c;
+    Recorder r;
+    Http1Parser response(Http1Parser::Kind::kResponse, {}, &r);
+    const auto outcome =
+        response.Feed("HTTP/1.1 200 OK\r\nX-A: " + value + "\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(outcome.status == Http1Parser::Status::kError, want != 0) << c;
+  }
   EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nHost : x\r\n\r\n"), 400);
   EXPECT_EQ(StatusOf("GET / HTTP/1.1\r\nX(A): 1\r\nHost: x\r\n\r\n"), 400);
   // Invalid method and request-target, unknown version.
