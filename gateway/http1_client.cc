@@ -66,8 +66,7 @@ void Http1ClientConnection::SendHeaders(const RequestHead& head, bool end_stream
   if (connection_ == nullptr) return;
   head_request_ = head.method == "HEAD";
   upgrade_requested_ = !head.upgrade.empty();
-  std::string out;
-  out.reserve(256 + head.headers.ByteSize());
+  std::string& out = HeadScratch();
   out.append(head.method).push_back(' ');
   out.append(head.path).append(" HTTP/1.1\r\n");
   AppendHeaderLine(out, "host", head.authority);

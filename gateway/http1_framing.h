@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -13,9 +14,34 @@ inline void AppendHeaderLine(std::string& out, std::string_view name, std::strin
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// The whole block sized first and written through a pointer: appending
+// piece by piece re-checks capacity four times a field.
 inline void AppendHeaders(std::string& out, const http::HeaderMap& headers) {
+  size_t size = 0;
   for (const http::Header& h : headers)
-    AppendHeaderLine(out, h.name, h.value);
+    size += h.name.size() + h.value.size() + 4;
+  const size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  for (const http::Header& h : headers) {
+    std::memcpy(p, h.name.data(), h.name.size());
+    p += h.name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, h.value.data(), h.value.size());
+    p += h.value.size();
+    *p++ = '\r';
+    *p++ = '\n';
+  }
+}
+
+// A per-thread buffer for serialising a message head: its capacity stays,
+// so a head costs no allocation. Valid until the next call on this thread
+// (a head is handed to Connection::Write, which copies it, right away).
+inline std::string& HeadScratch() {
+  thread_local std::string scratch;
+  scratch.clear();
+  return scratch;
 }
 
 inline void AppendChunkHeader(std::string& out, uint64_t size) {

@@ -105,10 +105,8 @@ int Http1Parser::OnHeaderValueComplete(llhttp_t* p) {
   http::HeaderMap& target = self->headers_done_ ? self->trailers_ : self->head_.headers;
   // Built in place: one copy of each name (lowered on the way) and value.
   http::Header& header = target.fields().emplace_back();
-  const std::string_view name = self->field_.get();
-  header.name.resize(name.size());
-  for (size_t i = 0; i < name.size(); ++i)
-    header.name[i] = AsciiLower(name[i]);
+  header.name.assign(self->field_.get());
+  AsciiLowerInPlace(header.name);
   header.value.assign(TrimOws(self->value_.get()));
   self->field_.clear();
   self->value_.clear();

@@ -326,8 +326,7 @@ void Http1ServerConnection::OnHeaderTimeout() {
 void Http1ServerConnection::SendHeaders(ResponseHead& head, bool end_stream) {
   if (closed_) return;
   response_started_ = true;
-  std::string out;
-  out.reserve(256 + head.headers.ByteSize());
+  std::string& out = HeadScratch();
   out.append("HTTP/1.1 ").append(std::to_string(head.status)).push_back(' ');
   out.append(http::ReasonPhrase(head.status)).append("\r\n");
   AppendHeaders(out, head.headers);

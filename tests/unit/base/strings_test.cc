@@ -15,6 +15,22 @@ TEST(Strings, LowerAndCompare) {
   EXPECT_TRUE(AsciiIStartsWith("X-Envoy-Foo", "x-envoy-"));
 }
 
+// The word-at-a-time lowering against the byte rule, for every byte value at
+// every position of the 8-byte words and of the tail.
+TEST(Strings, LowerInPlaceMatchesTheByteRuleForEveryByte) {
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at = 0; at < 19; ++at) {
+      std::string s = "Mixed-CASE-name-Z@[";
+      s[at] = static_cast<char>(c);
+      std::string want = s;
+      for (char& ch : want)
+        ch = AsciiLower(ch);
+      AsciiLowerInPlace(s);
+      ASSERT_EQ(s, want) << "byte " << c << " at " << at;
+    }
+  }
+}
+
 TEST(Strings, SplitListTrimsAndDropsEmpty) {
   auto items = SplitList(" close , ,Upgrade\t,");
   ASSERT_EQ(items.size(), 2u);
