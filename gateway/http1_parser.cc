@@ -1,6 +1,7 @@
 #include "gateway/http1_parser.h"
 
 #include "base/strings.h"
+#include "gateway/llhttp_execute.h"
 
 namespace gh::gateway {
 namespace {
@@ -207,7 +208,7 @@ Http1Parser::Outcome Http1Parser::Translate(llhttp_errno_t err, const char* begi
 Http1Parser::Outcome Http1Parser::Feed(std::string_view data) {
   if (data.empty()) return Outcome{Status::kOk, 0, 0, {}};
   feed_begin_ = data.data();
-  const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
+  const llhttp_errno_t err = ExecuteLlhttp(&parser_, data.data(), data.size());
   // A header cut by the end of this buffer continues in the next one.
   field_.Persist();
   value_.Persist();
