@@ -8,7 +8,7 @@ PACKAGES=(
   # build
   g++ meson ninja-build pkg-config git
   libuv1-dev libssl-dev node-llhttp libnghttp2-dev libre2-dev libtomlplusplus-dev
-  prometheus-cpp-dev nlohmann-json3-dev libc-ares-dev libsystemd-dev
+  prometheus-cpp-dev nlohmann-json3-dev libc-ares-dev libsystemd-dev libgoogle-perftools-dev
   # tests, sanitizers, fuzzing, micro-benchmarks, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format
   # real clients and peers for integration tests
