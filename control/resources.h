@@ -1,5 +1,5 @@
 // The decoded configuration, one struct per Istio resource, before
-// cross-resource validation and compilation (control/compile.cc). Field names
+// cross-resource validation and compilation (control/compile*.cc). Field names
 // follow Istio's spec in snake_case; values are already typed and checked
 // locally (types, ranges, enums, regexes). Internal to control/.
 #pragma once
