@@ -118,6 +118,17 @@ std::string MergeSlashes(std::string_view path) {
   return out;
 }
 
+// No step below can change a path without '%' (escapes), '\\', "//" or a
+// segment starting with '.': such a path is returned as it is.
+bool IsAlreadyNormal(std::string_view path) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c == '%' || c == '\\') return false;
+    if (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 NormalizedPath NormalizePath(std::string_view target, const PathNormalization& options) {
@@ -138,6 +149,10 @@ NormalizedPath NormalizePath(std::string_view target, const PathNormalization& o
   const std::string_view query =
       q == std::string_view::npos ? std::string_view() : target.substr(q);
 
+  if (IsAlreadyNormal(raw_path)) {  // the common case: nothing to rewrite
+    result.path.assign(target);
+    return result;
+  }
   std::string path(raw_path);
   bool unescaped = false;
   if (HasEscapedSlash(path)) {

@@ -31,6 +31,19 @@ TEST(PathNormalizer, DecodesUnreservedOnly) {
   EXPECT_EQ(Norm("/a%4"), "REJECT");
 }
 
+TEST(PathNormalizer, NormalPathsComeBackAsTheyAre) {
+  EXPECT_EQ(Norm("/api/v1/things?page=2&x=%2F/../"), "/api/v1/things?page=2&x=%2F/../");
+  EXPECT_EQ(Norm("/a.b/c..d/e."), "/a.b/c..d/e.");  // dots inside segments
+  EXPECT_EQ(Norm("/A/B~c_d-e#frag"), "/A/B~c_d-e");
+  EXPECT_EQ(Norm("/a/"), "/a/");
+  // One character away from normal: each takes the full path.
+  EXPECT_EQ(Norm("/a/.b"), "/a/.b");
+  EXPECT_EQ(Norm("/a/./b"), "/a/b");
+  EXPECT_EQ(Norm("/a\\b"), "/a/b");
+  EXPECT_EQ(Norm("/a//b"), "/a/b");
+  EXPECT_EQ(Norm("/a%41"), "/aA");
+}
+
 TEST(PathNormalizer, MergeSlashes) {
   EXPECT_EQ(Norm("//a///b"), "/a/b");
   PathNormalization keep;
