@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <vector>
+
 namespace gh {
 namespace {
 
@@ -28,6 +31,20 @@ TEST(Strings, LowerInPlaceMatchesTheByteRuleForEveryByte) {
       AsciiLowerInPlace(s);
       ASSERT_EQ(s, want) << "byte " << c << " at " << at;
     }
+  }
+}
+
+TEST(Strings, WriteHex64MatchesPrintf) {
+  std::vector<uint64_t> values = {
+      0, 1, 0xF, 0x10, 0xABCDEF0123456789ULL, UINT64_MAX, 0x8000000000000000ULL};
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int i = 0; i < 10000; ++i)
+    values.push_back(x = x * 6364136223846793005ULL + 1442695040888963407ULL);
+  for (uint64_t v : values) {
+    char want[17], got[16];
+    std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(v));
+    WriteHex64(got, v);
+    ASSERT_EQ(std::string(got, 16), std::string(want, 16)) << v;
   }
 }
 
