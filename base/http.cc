@@ -5,16 +5,16 @@
 namespace gh::http {
 
 void HeaderMap::Set(std::string_view name, std::string value) {
-  auto it =
-      std::find_if(fields_.begin(), fields_.end(), [&](const Header& h) { return h.name == name; });
+  auto it = std::find_if(fields_.begin(), fields_.end(),
+                         [&](const Header& h) { return NameEquals(h.name, name); });
   if (it == fields_.end()) {
     fields_.push_back({std::string(name), std::move(value)});
     return;
   }
   it->value = std::move(value);
-  fields_.erase(
-      std::remove_if(it + 1, fields_.end(), [&](const Header& h) { return h.name == name; }),
-      fields_.end());
+  fields_.erase(std::remove_if(it + 1, fields_.end(),
+                               [&](const Header& h) { return NameEquals(h.name, name); }),
+                fields_.end());
 }
 
 void HeaderMap::Append(std::string_view name, std::string_view value) {
@@ -29,7 +29,7 @@ void HeaderMap::Append(std::string_view name, std::string_view value) {
 size_t HeaderMap::Remove(std::string_view name) {
   const size_t before = fields_.size();
   fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
-                               [&](const Header& h) { return h.name == name; }),
+                               [&](const Header& h) { return NameEquals(h.name, name); }),
                 fields_.end());
   return before - fields_.size();
 }
@@ -44,21 +44,21 @@ size_t HeaderMap::RemovePrefix(std::string_view prefix) {
 
 const std::string* HeaderMap::Get(std::string_view name) const {
   for (const Header& h : fields_) {
-    if (h.name == name) return &h.value;
+    if (NameEquals(h.name, name)) return &h.value;
   }
   return nullptr;
 }
 
 std::string* HeaderMap::GetMutable(std::string_view name) {
   for (Header& h : fields_) {
-    if (h.name == name) return &h.value;
+    if (NameEquals(h.name, name)) return &h.value;
   }
   return nullptr;
 }
 
 size_t HeaderMap::Count(std::string_view name) const {
-  return static_cast<size_t>(std::count_if(fields_.begin(), fields_.end(),
-                                           [&](const Header& h) { return h.name == name; }));
+  return static_cast<size_t>(std::count_if(
+      fields_.begin(), fields_.end(), [&](const Header& h) { return NameEquals(h.name, name); }));
 }
 
 size_t HeaderMap::ByteSize() const {

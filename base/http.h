@@ -3,12 +3,47 @@
 // codec, HTTP/2 requires lowercase on the wire.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace gh::http {
+
+// Header-name equality without a memcmp call: names are short, and the
+// request path compares them dozens of times per request.
+inline bool NameEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  size_t n = a.size();
+  if (n < 4) {
+    for (size_t i = 0; i < n; ++i) {
+      if (x[i] != y[i]) return false;
+    }
+    return true;
+  }
+  if (n < 8) {  // two overlapping 4-byte words
+    uint32_t p, q, r, t;
+    std::memcpy(&p, x, 4);
+    std::memcpy(&q, y, 4);
+    std::memcpy(&r, x + n - 4, 4);
+    std::memcpy(&t, y + n - 4, 4);
+    return ((p ^ q) | (r ^ t)) == 0;
+  }
+  for (; n > 8; x += 8, y += 8, n -= 8) {
+    uint64_t p, q;
+    std::memcpy(&p, x, 8);
+    std::memcpy(&q, y, 8);
+    if (p != q) return false;
+  }
+  uint64_t p, q;  // the last 8 bytes, overlapping what was compared
+  std::memcpy(&p, x + n - 8, 8);
+  std::memcpy(&q, y + n - 8, 8);
+  return p == q;
+}
 
 struct Header {
   std::string name;  // lowercase

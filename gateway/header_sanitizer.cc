@@ -34,7 +34,7 @@ bool RemoveHopByHopHeaders(http::HeaderMap& headers) {
   bool upgrade_requested = false;
   std::vector<std::string> named;
   for (const http::Header& h : headers) {
-    if (h.name != "connection") continue;
+    if (!http::NameEquals(h.name, "connection")) continue;
     for (std::string_view token : SplitList(h.value)) {
       std::string lowered = AsciiLowered(token);
       if (lowered == "upgrade") upgrade_requested = true;
@@ -47,10 +47,10 @@ bool RemoveHopByHopHeaders(http::HeaderMap& headers) {
   auto& fields = headers.fields();
   std::erase_if(fields, [&](const http::Header& h) {
     for (std::string_view c : kConnectionSpecific) {
-      if (h.name == c) return true;
+      if (http::NameEquals(h.name, c)) return true;
     }
     for (const std::string& n : named) {
-      if (h.name == n) return true;
+      if (http::NameEquals(h.name, n)) return true;
     }
     return false;
   });

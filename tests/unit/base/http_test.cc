@@ -5,6 +5,20 @@
 namespace gh::http {
 namespace {
 
+// Every length around the word sizes, a difference at every position.
+TEST(HeaderMap, NameEqualsComparesEveryByte) {
+  for (size_t n = 0; n <= 20; ++n) {
+    const std::string a(n, 'k');
+    EXPECT_TRUE(http::NameEquals(a, std::string(n, 'k')));
+    EXPECT_FALSE(http::NameEquals(a, std::string(n + 1, 'k')));
+    for (size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = 'x';
+      EXPECT_FALSE(http::NameEquals(a, b)) << n << " " << i;
+    }
+  }
+}
+
 TEST(HeaderMap, SetReplacesAllAndKeepsPosition) {
   HeaderMap h;
   h.Add("a", "1");
