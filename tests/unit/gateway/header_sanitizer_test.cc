@@ -14,7 +14,16 @@ TEST(HeaderSanitizer, RemovesHopByHopAndConnectionNamed) {
   h.Add("x-secret", "1");
   h.Add("te", "trailers, deflate");
   h.Add("accept", "*/*");
+  h.Add("upgrade", "websocket");
+  // Same lengths as connection-specific names, so they must survive.
+  h.Add("x-abcde", "7");
+  h.Add("keep-alivx", "10");
+  h.Add("tx", "2");
   EXPECT_TRUE(RemoveHopByHopHeaders(h));
+  EXPECT_FALSE(h.Has("upgrade"));
+  EXPECT_TRUE(h.Has("x-abcde"));
+  EXPECT_TRUE(h.Has("keep-alivx"));
+  EXPECT_TRUE(h.Has("tx"));
   EXPECT_FALSE(h.Has("connection"));
   EXPECT_FALSE(h.Has("keep-alive"));
   EXPECT_FALSE(h.Has("proxy-connection"));
