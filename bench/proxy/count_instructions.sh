@@ -4,7 +4,7 @@
 # varies by +-8 %; instruction counts repeat to within a few per request).
 #
 #   bash bench/proxy/count_instructions.sh BIN [PATH] [REQUESTS]
-#     BIN       a gatehouse binary, or "nginx" for nginx as the proxy
+#     BIN       a gatehouse binary, or "nginx" / "nghttpx" for those as the proxy
 #     PATH      /small (100 B, default) or /64k
 #   env: TLS=1 (HTTPS listener), H2ARGS="-m16" (HTTP/2; default --h1),
 #        KEEP=DIR (keep the callgrind profiles there, for callgrind_annotate)
@@ -47,8 +47,30 @@ nginx -c "$W/o/nginx.conf" -p "$W/o" >/dev/null 2>&1 &
 PIDS+=($!)
 
 SCHEME=http
-if [ "$BIN" = nginx ]; then
-  [ -z "${TLS:-}" ] || { echo "TLS=1 is for gatehouse only" >&2; exit 2; }
+if [ "$BIN" = nghttpx ]; then
+  # The HTTP/2 reference: one worker, single process so callgrind sees it.
+  {
+    if [ -n "${TLS:-}" ]; then
+      openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -keyout "$W/k.pem" -out "$W/c.pem" -days 2 -subj /CN=bench.test >/dev/null 2>&1
+      echo "frontend=127.0.0.1,$PP"
+      echo "private-key-file=$W/k.pem"
+      echo "certificate-file=$W/c.pem"
+      SCHEME=https
+    else
+      echo "frontend=127.0.0.1,$PP;no-tls"
+    fi
+    echo "backend=127.0.0.1,$OP;;proto=http/1.1"
+    echo "workers=1"
+    echo "single-process=yes"
+    echo "backend-connections-per-host=1024"
+    echo "frontend-http2-max-concurrent-streams=100"
+    echo "errorlog-file=$W/nghttpx-error.log"
+  } >"$W/nghttpx.conf"
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/cg.out" \
+    nghttpx --conf="$W/nghttpx.conf" >"$W/proxy.log" 2>&1 &
+elif [ "$BIN" = nginx ]; then
+  [ -z "${TLS:-}" ] || { echo "TLS=1 is for gatehouse and nghttpx only" >&2; exit 2; }
   mkdir -p "$W/n"
   cat >"$W/n/nginx.conf" <<E3
 worker_processes 1; daemon off; master_process off; pid $W/n/nginx.pid; error_log $W/n/error.log warn;
