@@ -315,6 +315,7 @@ ClusterStats Describe(ClusterState& state) {
     EndpointStats e;
     e.address = endpoints[i].address_string;
     e.healthy = state.healthy(i);
+    e.weight = std::max<uint32_t>(state.endpoint_spec(i).weight, 1);
     e.active_requests = state.active(i);
     for (const auto& [sni, pool] : endpoints[i].pools) {
       e.connections_active += pool->active_count();

@@ -67,6 +67,10 @@ class ClusterState {
   // False for an endpoint DNS no longer returns (its slot lives on while
   // requests and connections on it finish).
   bool present(size_t endpoint) const { return present_.empty() || present_[endpoint] != 0; }
+  // The endpoint (config or resolved) behind index `endpoint`.
+  const routing::Endpoint& endpoint_spec(size_t endpoint) const {
+    return balanced().endpoints[endpoint];
+  }
   // New DNS answers: DNS clusters re-expand their endpoints (addresses that
   // stay keep their slot and pools, gone ones are retired, new ones added);
   // DNS_ROUND_ROBIN points new connections at the first address. Other

@@ -118,6 +118,18 @@ TEST_F(DnsTest, EndpointHostnameResolvesAndProxies) {
   EXPECT_EQ(body["server_name"], "resolved");
   EXPECT_EQ(body["path"], "/by-name/x");
   EXPECT_GE(DnsResolutions("success"), 1);
+  // /clusters lists the resolved address, not the name.
+  Json clusters = ParseJson(Admin(gw_->AdminPort(), "GET", "/clusters").body)["clusters"];
+  bool listed = false;
+  for (const Json& c : clusters) {
+    if (c["name"] != "outbound|80||by-name.internal") continue;
+    ASSERT_EQ(c["endpoints"].size(), 1u) << c.dump();
+    EXPECT_EQ(c["endpoints"][0]["address"], "127.0.0.1:" + std::to_string(up_->Port()));
+    EXPECT_EQ(c["endpoints"][0]["health"], "healthy");
+    EXPECT_EQ(c["endpoints"][0]["weight"], 1);
+    listed = true;
+  }
+  EXPECT_TRUE(listed) << clusters.dump();
 }
 
 TEST_F(DnsTest, ServiceHostResolvesWhenThereAreNoEndpoints) {

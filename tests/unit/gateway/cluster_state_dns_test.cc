@@ -139,5 +139,22 @@ TEST_F(ClusterStateDnsTest, RoundRobinDnsMovesNewConnectionsToTheFirstAddress) {
   EXPECT_EQ(&state_->Pool(0, ""), pool) << "one logical endpoint: its pool stays";
 }
 
+TEST(ClusterStatsMerge, WorkersDnsEndpointsMergeByAddressNotIndex) {
+  // Two workers saw the answers in different orders.
+  ClusterStats a, b;
+  a.endpoints = {{"10.0.0.1:80", true, 1, 0, 0, 0, 2}, {"10.0.0.2:80", true, 0, 0, 1, 0, 2}};
+  b.endpoints = {{"10.0.0.2:80", true, 3, 0, 0, 0, 2}, {"10.0.0.3:80", true, 0, 1, 0, 0, 2}};
+  ClusterStats merged;
+  merged.Merge(a);
+  merged.Merge(b);
+  ASSERT_EQ(merged.endpoints.size(), 3u);
+  EXPECT_EQ(merged.endpoints[0].active_requests, 1u);
+  EXPECT_EQ(merged.endpoints[1].address, "10.0.0.2:80");
+  EXPECT_EQ(merged.endpoints[1].active_requests, 3u);
+  EXPECT_EQ(merged.endpoints[1].connections_idle, 1u);
+  EXPECT_EQ(merged.endpoints[2].address, "10.0.0.3:80");
+  EXPECT_EQ(merged.endpoints[2].weight, 2u);
+}
+
 }  // namespace
 }  // namespace gh::gateway
