@@ -68,6 +68,8 @@ struct Runtime::Impl final : Backend {
     info.last_reload_error = server.last_reload_error();
     info.reloads = server.reloads();
     info.reload_failures = server.reload_failures();
+    info.dns_successes = server.dns_successes();
+    info.dns_failures = server.dns_failures();
     info.publish_latency_ms = server.publish_latency_ms();
     info.last_publish_latency_ms = server.last_publish_latency_ms();
     info.main_loop_lag = main_lag;

@@ -72,6 +72,8 @@ struct ServerInfo {
   std::string last_reload_error;
   uint64_t reloads = 0;
   uint64_t reload_failures = 0;
+  uint64_t dns_successes = 0;  // ServiceEntry name resolutions
+  uint64_t dns_failures = 0;
   gateway::Histogram publish_latency_ms;
   double last_publish_latency_ms = 0;
   gateway::LoopLag main_loop_lag;

@@ -16,6 +16,7 @@ json ClustersJson(const routing::Config& config, const gateway::WorkerStats& mer
     for (const gateway::EndpointStats& e : s.endpoints) {
       endpoints.push_back({{"address", e.address},
                            {"health", e.healthy ? "healthy" : "unhealthy"},
+                           {"weight", e.weight},
                            {"active_requests", e.active_requests},
                            {"connections_active", e.connections_active},
                            {"connections_idle", e.connections_idle},
@@ -41,9 +42,11 @@ json ClustersJson(const routing::Config& config, const gateway::WorkerStats& mer
     auto it = merged.clusters.find(c.name);
     if (it != merged.clusters.end()) {
       cj.update(stats_json(it->second));
-      // Configured weights, joined by index (the workers keep config order).
-      for (size_t i = 0; i < cj["endpoints"].size() && i < c.endpoints.size(); ++i)
-        cj["endpoints"][i]["weight"] = c.endpoints[i].weight;
+      // Weights the workers did not report: the configured ones, joined by
+      // index (static endpoints keep config order).
+      for (size_t i = 0; i < cj["endpoints"].size() && i < c.endpoints.size(); ++i) {
+        if (cj["endpoints"][i]["weight"] == 0) cj["endpoints"][i]["weight"] = c.endpoints[i].weight;
+      }
     } else {
       // No worker has used it yet: configured endpoints, nothing open.
       json endpoints = json::array();

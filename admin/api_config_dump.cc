@@ -64,6 +64,8 @@ json ProxyJson(const routing::ProxySettings& p) {
       {"request_timeout_ms", Ms(p.request_timeout)},
       {"drain_timeout_ms", Ms(p.drain_timeout)},
       {"upstream_idle_timeout_ms", Ms(p.upstream_idle_timeout)},
+      {"dns_refresh_rate_ms", Ms(p.dns_refresh_rate)},
+      {"dns_lookup_family", Name(p.dns_lookup_family)},
       {"http2_max_concurrent_streams", p.http2_max_concurrent_streams},
       {"http2_initial_stream_window", p.http2_initial_stream_window},
       {"http2_initial_connection_window", p.http2_initial_connection_window},

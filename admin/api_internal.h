@@ -12,6 +12,7 @@ namespace gh::admin::api_internal {
 
 // api_json_values.cc
 const char* Name(routing::AccessLogFormat f);
+const char* Name(routing::DnsLookupFamily f);
 const char* Name(routing::ListenerKind k);
 const char* Name(routing::ServerProtocol p);
 const char* Name(routing::ServerTlsMode m);

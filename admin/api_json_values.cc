@@ -6,6 +6,18 @@ namespace gh::admin::api_internal {
 
 using nlohmann::json;
 
+const char* Name(routing::DnsLookupFamily f) {
+  switch (f) {
+    case routing::DnsLookupFamily::kV4Only:
+      return "V4_ONLY";
+    case routing::DnsLookupFamily::kV6Only:
+      return "V6_ONLY";
+    case routing::DnsLookupFamily::kAll:
+      break;
+  }
+  return "ALL";
+}
+
 const char* Name(routing::AccessLogFormat f) {
   return f == routing::AccessLogFormat::kJson ? "json" : "text";
 }

@@ -316,6 +316,15 @@ void GatehouseMetrics(const MetricsInput& input, const gateway::WorkerStats& mer
                        "running config stayed.",
                        MetricType::Counter),
              {}, static_cast<double>(server.reload_failures));
+  {
+    MetricFamily& f = AddFamily(out, "gatehouse_dns_resolutions_total",
+                                "Resolutions of service_entry names (resolution DNS / "
+                                "DNS_ROUND_ROBIN), by result; a failure keeps the last good "
+                                "addresses.",
+                                MetricType::Counter);
+    AddCounter(f, {{"result", "success"}}, static_cast<double>(server.dns_successes));
+    AddCounter(f, {{"result", "failure"}}, static_cast<double>(server.dns_failures));
+  }
   AddHistogram(AddFamily(out, "gatehouse_config_publish_latency_milliseconds",
                          "From posting a snapshot to the last worker's acknowledgement.",
                          MetricType::Histogram),

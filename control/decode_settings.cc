@@ -63,6 +63,13 @@ void DecodeProxy(Obj o, routing::ProxySettings& p) {
   for (const Dur& d : durations) {
     if (auto v = o.Duration(d.key, Millis(1))) *d.field = *v;
   }
+  // Below a second a refresh would mostly re-ask for what it just got.
+  if (auto v = o.Duration("dns_refresh_rate", Millis(1000), false)) p.dns_refresh_rate = *v;
+  if (auto v = o.Enum<routing::DnsLookupFamily>("dns_lookup_family",
+                                                {{"ALL", routing::DnsLookupFamily::kAll},
+                                                 {"V4_ONLY", routing::DnsLookupFamily::kV4Only},
+                                                 {"V6_ONLY", routing::DnsLookupFamily::kV6Only}}))
+    p.dns_lookup_family = *v;
   if (auto v = o.Int("http2_max_concurrent_streams", 1, INT32_MAX))
     p.http2_max_concurrent_streams = static_cast<uint32_t>(*v);
   if (auto v = o.Int("http2_initial_stream_window", 65535, INT32_MAX))

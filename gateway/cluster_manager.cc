@@ -4,9 +4,19 @@
 
 #include "gateway/connection.h"
 #include "gateway/dispatcher.h"
+#include "routing/endpoint_slots.h"
 
 namespace gh::gateway {
 namespace {
+
+bool SameEndpoints(const std::vector<routing::Endpoint>& a,
+                   const std::vector<routing::Endpoint>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const routing::Endpoint& x, const routing::Endpoint& y) {
+                      return x.address == y.address && x.port == y.port && x.weight == y.weight &&
+                             x.labels == y.labels && x.service_account == y.service_account;
+                    });
+}
 
 // A limit shared by `workers` workers without shared counters: each worker
 // enforces its share (rounded up, at least 1).
@@ -20,7 +30,8 @@ uint32_t PerWorker(uint32_t limit, uint32_t workers) {
 ClusterState::ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
                            const routing::Cluster& cluster,
                            std::shared_ptr<const tls::ClientContext> tls, uint32_t workers,
-                           WorkerStats* stats)
+                           WorkerStats* stats,
+                           const std::shared_ptr<const routing::DnsAnswers>& dns)
     : dispatcher_(dispatcher),
       config_(std::move(config)),
       cluster_(&cluster),
@@ -30,6 +41,16 @@ ClusterState::ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing
       max_pending_(PerWorker(cluster.pool.http1_max_pending_requests, workers)),
       max_requests_(PerWorker(cluster.pool.http2_max_requests, workers)),
       stats_(stats) {
+  if (routing::ResolvesNames(cluster)) {
+    // Endpoints come from DNS answers; until the first one there are none
+    // (503 UH), as with Envoy's STRICT_DNS.
+    resolved_ = std::make_unique<routing::Cluster>(cluster);
+    resolved_->endpoints.clear();
+    resolved_->lb_table = nullptr;  // built over the resolved endpoints
+    balancer_ = routing::CreateLoadBalancer(*resolved_);
+    ApplyDns(dns);
+    return;
+  }
   // Indexed exactly like cluster.endpoints, as the balancer expects.
   endpoints_.resize(cluster.endpoints.size());
   active_.assign(cluster.endpoints.size(), 0);
@@ -70,12 +91,105 @@ void ClusterState::UpdateConfig(std::shared_ptr<const routing::Config> config,
   // The balancer holds a reference to the Cluster it was built from, which
   // lives in the config being replaced: rebuild it on the new one (its
   // hash table, if any, is precompiled and shared).
-  balancer_ = routing::CreateLoadBalancer(cluster);
   config_ = std::move(config);
   cluster_ = &cluster;
+  balancer_ = routing::CreateLoadBalancer(balanced());
   // Rotated certificates: new connections use the new context; pooled ones
   // keep the session they have.
   tls_ = std::move(tls);
+}
+
+void ClusterState::ApplyDns(const std::shared_ptr<const routing::DnsAnswers>& dns) {
+  if (resolved_ == nullptr) return;
+  static const routing::DnsAnswers kNone;
+  std::vector<routing::Endpoint> next =
+      routing::ResolvedEndpoints(*cluster_, dns != nullptr ? *dns : kNone);
+  // Answers for other names changed: keep the balancer's state (round-robin
+  // position) instead of rebuilding it for the same list.
+  if (applied_ && SameEndpoints(*applied_, next)) return;
+  applied_ = next;
+  if (cluster_->resolution == routing::Resolution::kDnsRoundRobin) {
+    ApplyLogicalDnsEndpoint(next);
+  } else {
+    ApplyDnsEndpoints(next);
+  }
+  // The balancer keeps per-endpoint state sized at construction (and hash
+  // tables over the endpoint list): rebuilt for the new list.
+  if (resolved_->lb_policy == routing::LbPolicy::kRingHash ||
+      resolved_->lb_policy == routing::LbPolicy::kMaglev)
+    resolved_->lb_table = routing::BuildLbTable(*resolved_);
+  balancer_ = routing::CreateLoadBalancer(*resolved_);
+}
+
+bool ClusterState::SlotIdle(size_t slot) const {
+  if (active_[slot] != 0) return false;
+  for (const auto& [sni, pool] : endpoints_[slot].pools) {
+    if (!pool->empty()) return false;
+  }
+  return true;
+}
+
+void ClusterState::FillSlot(size_t slot, const routing::Endpoint& endpoint) {
+  EndpointState& state = endpoints_[slot];
+  state.pools.clear();  // idle slot: its pools are empty
+  state.address = {};
+  healthy_[slot] = ParseAddress(endpoint.address, endpoint.port, &state.address) ? 1 : 0;
+  state.address_string = FormatAddress(state.address);
+  present_[slot] = 1;
+}
+
+void ClusterState::ApplyDnsEndpoints(const std::vector<routing::Endpoint>& next) {
+  std::vector<routing::SlotView> slots(endpoints_.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    slots[i].address = resolved_->endpoints[i].address;
+    slots[i].port = resolved_->endpoints[i].port;
+    slots[i].present = present_[i] != 0;
+    slots[i].idle = SlotIdle(i);
+  }
+  const routing::SlotPlan plan = routing::PlanSlots(slots, next);
+  endpoints_.resize(plan.slot_count);
+  active_.resize(plan.slot_count, 0);
+  healthy_.resize(plan.slot_count, 0);
+  present_.resize(plan.slot_count, 0);
+  resolved_->endpoints.resize(plan.slot_count);
+  for (size_t slot : plan.retired) {
+    // Busy connections finish their requests; idle ones close now.
+    present_[slot] = 0;
+    for (auto& [sni, pool] : endpoints_[slot].pools)
+      pool->Retire();
+  }
+  for (size_t e = 0; e < next.size(); ++e) {
+    const size_t slot = plan.slot_of[e];
+    if (present_[slot] == 0) FillSlot(slot, next[e]);
+    resolved_->endpoints[slot] = next[e];  // weight and labels may change
+  }
+}
+
+void ClusterState::ApplyLogicalDnsEndpoint(const std::vector<routing::Endpoint>& next) {
+  // One logical endpoint whose address changes under its pools: new
+  // connections use the new address, open ones are kept.
+  if (next.empty()) {
+    if (!present_.empty()) present_[0] = 0;
+    return;
+  }
+  if (endpoints_.empty()) {
+    endpoints_.resize(1);
+    active_.assign(1, 0);
+    healthy_.assign(1, 0);
+    present_.assign(1, 0);
+    resolved_->endpoints.resize(1);
+    FillSlot(0, next.front());
+  } else {
+    EndpointState& state = endpoints_[0];
+    sockaddr_storage address{};
+    healthy_[0] = ParseAddress(next.front().address, next.front().port, &address) ? 1 : 0;
+    state.address = address;
+    state.address_string = FormatAddress(address);
+    for (auto& [sni, pool] : state.pools)
+      pool->SetAddress(address);
+    present_[0] = 1;
+  }
+  resolved_->endpoints[0] = next.front();
 }
 
 uint64_t ClusterState::connect_timeout_ms() const {
@@ -94,6 +208,7 @@ std::optional<size_t> ClusterState::PickEndpoint(Random& random, std::optional<s
   routing::PickContext context;
   context.active_requests = active_;
   context.healthy = healthy_;
+  context.present = present_;
   if (avoid) context.avoid = static_cast<uint32_t>(*avoid);
   context.hash = hash;
   const std::optional<uint32_t> picked = balancer_->Pick(context, random);
@@ -136,8 +251,8 @@ ClusterState* ClusterManager::Get(const Snapshot& snapshot, uint32_t index) {
   std::string key = Key(cluster, tls);
   auto it = clusters_.find(key);
   if (it != clusters_.end()) return it->second.get();
-  auto state =
-      std::make_unique<ClusterState>(dispatcher_, snapshot.config, cluster, tls, workers_, stats_);
+  auto state = std::make_unique<ClusterState>(dispatcher_, snapshot.config, cluster, tls, workers_,
+                                              stats_, dns_);
   ClusterState* raw = state.get();
   clusters_.emplace(std::move(key), std::move(state));
   return raw;
@@ -160,7 +275,7 @@ void ClusterManager::Apply(const Snapshot& snapshot) {
       by_index_[i] = same->second.get();
     } else {
       auto state = std::make_unique<ClusterState>(dispatcher_, snapshot.config, cluster, tls,
-                                                  workers_, stats_);
+                                                  workers_, stats_, dns_);
       by_index_[i] = state.get();
       next.emplace(std::move(key), std::move(state));
     }
@@ -172,6 +287,12 @@ void ClusterManager::Apply(const Snapshot& snapshot) {
   }
   clusters_ = std::move(next);
   CollectGarbage();
+}
+
+void ClusterManager::ApplyDns(std::shared_ptr<const routing::DnsAnswers> dns) {
+  dns_ = std::move(dns);
+  for (auto& [key, state] : clusters_)
+    state->ApplyDns(dns_);
 }
 
 void ClusterManager::CollectGarbage() {
@@ -194,12 +315,17 @@ ClusterStats Describe(ClusterState& state) {
     EndpointStats e;
     e.address = endpoints[i].address_string;
     e.healthy = state.healthy(i);
+    e.weight = std::max<uint32_t>(state.endpoint_spec(i).weight, 1);
     e.active_requests = state.active(i);
     for (const auto& [sni, pool] : endpoints[i].pools) {
       e.connections_active += pool->active_count();
       e.connections_idle += pool->idle_count();
       e.pending_requests += pool->pending_count();
     }
+    // A slot DNS emptied, with nothing left on it, is no endpoint any more.
+    if (!state.present(i) && e.active_requests == 0 && e.connections_active == 0 &&
+        e.connections_idle == 0 && e.pending_requests == 0)
+      continue;
     out.endpoints.push_back(std::move(e));
   }
   return out;

@@ -18,6 +18,7 @@
 #include "gateway/snapshot.h"
 #include "gateway/stats.h"
 #include "gateway/upstream_pool.h"
+#include "routing/dns_endpoints.h"
 #include "routing/load_balancer.h"
 #include "routing/model.h"
 
@@ -35,9 +36,11 @@ struct EndpointState {
 
 class ClusterState {
  public:
+  // `dns`: the latest answers, for DNS / DNS_ROUND_ROBIN clusters (may be null).
   ClusterState(Dispatcher& dispatcher, std::shared_ptr<const routing::Config> config,
                const routing::Cluster& cluster, std::shared_ptr<const tls::ClientContext> tls,
-               uint32_t workers, WorkerStats* stats = nullptr);
+               uint32_t workers, WorkerStats* stats = nullptr,
+               const std::shared_ptr<const routing::DnsAnswers>& dns = nullptr);
   ~ClusterState();
   ClusterState(const ClusterState&) = delete;
   ClusterState& operator=(const ClusterState&) = delete;
@@ -61,6 +64,18 @@ class ClusterState {
   void RemoveActive(size_t endpoint) { --active_[endpoint]; }
   uint32_t active(size_t endpoint) const { return active_[endpoint]; }
   bool healthy(size_t endpoint) const { return healthy_[endpoint] != 0; }
+  // False for an endpoint DNS no longer returns (its slot lives on while
+  // requests and connections on it finish).
+  bool present(size_t endpoint) const { return present_.empty() || present_[endpoint] != 0; }
+  // The endpoint (config or resolved) behind index `endpoint`.
+  const routing::Endpoint& endpoint_spec(size_t endpoint) const {
+    return balanced().endpoints[endpoint];
+  }
+  // New DNS answers: DNS clusters re-expand their endpoints (addresses that
+  // stay keep their slot and pools, gone ones are retired, new ones added);
+  // DNS_ROUND_ROBIN points new connections at the first address. Other
+  // clusters ignore it.
+  void ApplyDns(const std::shared_ptr<const routing::DnsAnswers>& dns);
 
   // Circuit-breaker limits for this worker's share.
   uint32_t max_connections() const { return max_connections_; }
@@ -91,11 +106,23 @@ class ClusterState {
   std::vector<uint32_t> active_;  // indexed like endpoints_
   std::vector<uint8_t> healthy_;
   std::unique_ptr<routing::LoadBalancer> balancer_;
+  // DNS / DNS_ROUND_ROBIN: the cluster with its resolved endpoints, indexed
+  // like endpoints_ (the balancer picks over it); empty slots keep their last
+  // endpoint. Null for STATIC clusters, which balance over the config's.
+  std::unique_ptr<routing::Cluster> resolved_;
+  std::vector<uint8_t> present_;  // DNS clusters only, indexed like endpoints_
+  std::optional<std::vector<routing::Endpoint>> applied_;  // the last resolved list
   uint32_t max_connections_;
   uint32_t max_pending_;
   uint32_t max_requests_;
   WorkerStats* stats_;
   bool retired_ = false;
+
+  void ApplyDnsEndpoints(const std::vector<routing::Endpoint>& next);
+  void ApplyLogicalDnsEndpoint(const std::vector<routing::Endpoint>& next);
+  bool SlotIdle(size_t slot) const;
+  void FillSlot(size_t slot, const routing::Endpoint& endpoint);
+  const routing::Cluster& balanced() const { return resolved_ ? *resolved_ : *cluster_; }
 };
 
 class ClusterManager {
@@ -107,6 +134,8 @@ class ClusterManager {
   ClusterState* Get(const Snapshot& snapshot, uint32_t index);
   // A new snapshot: warm states for its clusters, retire the others.
   void Apply(const Snapshot& snapshot);
+  // New DNS answers for every DNS cluster, now and created later.
+  void ApplyDns(std::shared_ptr<const routing::DnsAnswers> dns);
   // Frees retired clusters nobody uses any more.
   void CollectGarbage();
   void RetireAll();
@@ -129,6 +158,7 @@ class ClusterManager {
   const Snapshot* indexed_snapshot_ = nullptr;
   std::vector<ClusterState*> by_index_;
   std::vector<std::unique_ptr<ClusterState>> retired_;
+  std::shared_ptr<const routing::DnsAnswers> dns_;
 };
 
 }  // namespace gh::gateway

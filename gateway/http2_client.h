@@ -123,6 +123,8 @@ class Http2Pool {
   bool Acquire(PoolCallbacks* callbacks, bool fresh_only, WaiterList::iterator* handle);
   void Cancel(WaiterList::iterator handle);
   void Retire();
+  // DNS_ROUND_ROBIN re-resolved: new connections go to `address`, open ones stay.
+  void SetAddress(const sockaddr_storage& address) { address_ = address; }
   bool empty() const { return connections_.empty() && waiters_.empty(); }
   size_t connection_count() const { return connections_.size(); }
   Dispatcher& dispatcher() const { return dispatcher_; }

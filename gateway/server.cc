@@ -28,6 +28,7 @@ Server::~Server() {
     worker->Join();
   workers_.clear();
   drain_timer_.reset();
+  dns_.reset();
   // Start may have failed before Stop ever ran: close the loop's handles
   // before the dispatcher that their callbacks point to goes away.
   dispatcher_->Close();
@@ -57,6 +58,11 @@ Status Server::Start() {
   }
   applied_.assign(count, 0);
   drain_active_.assign(count, SIZE_MAX);
+  dns_ = std::make_unique<DnsRefresher>(*dispatcher_,
+                                        [this](std::shared_ptr<const routing::DnsAnswers> answers) {
+                                          for (auto& worker : workers_)
+                                            worker->PostDns(answers);
+                                        });
   Status published = Publish(std::move(*loaded));
   if (!published.ok()) return published;
   for (auto& worker : workers_)
@@ -125,6 +131,9 @@ Status Server::Publish(LoadedConfig loaded) {
           dispatcher_->Post([this, worker, version] { OnApplied(worker, version); });
         });
   }
+  // After the snapshot: each worker sees the clusters before their answers
+  // (answers resolved synchronously, from the hosts file, go out right away).
+  if (dns_ != nullptr) dns_->Update(config);
   return Status::Ok();
 }
 
@@ -253,6 +262,7 @@ void Server::Stop(int exit_code) {
   state_ = State::kStopped;
   exit_code_ = exit_code;
   if (drain_timer_) drain_timer_->Cancel();
+  dns_.reset();  // no more answers to post
   for (auto& worker : workers_)
     worker->PostStop();
   for (auto& worker : workers_)

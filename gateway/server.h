@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "gateway/access_log.h"
 #include "gateway/dispatcher.h"
+#include "gateway/dns_refresher.h"
 #include "gateway/listen_socket.h"
 #include "gateway/snapshot.h"
 #include "gateway/stats.h"
@@ -67,6 +68,9 @@ class Server {
   const std::string& last_reload_error() const { return last_reload_error_; }
   uint64_t reloads() const { return reloads_; }
   uint64_t reload_failures() const { return reload_failures_; }
+  // DNS resolutions of ServiceEntry names (resolution DNS / DNS_ROUND_ROBIN).
+  uint64_t dns_successes() const { return dns_ != nullptr ? dns_->successes() : 0; }
+  uint64_t dns_failures() const { return dns_ != nullptr ? dns_->failures() : 0; }
   uint32_t worker_count() const { return static_cast<uint32_t>(workers_.size()); }
   double uptime_seconds() const;
   // Listener name -> bound port.
@@ -113,6 +117,7 @@ class Server {
   uint64_t start_ms_ = 0;
   std::vector<uv_signal_t*> signals_;
   std::unique_ptr<Timer> drain_timer_;
+  std::unique_ptr<DnsRefresher> dns_;
   std::vector<std::function<void()>> ready_callbacks_;
   std::vector<std::function<void()>> drain_callbacks_;
   std::vector<std::function<void()>> stop_callbacks_;

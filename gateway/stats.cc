@@ -1,5 +1,7 @@
 #include "gateway/stats.h"
 
+#include <algorithm>
+
 namespace gh::gateway {
 
 void Histogram::Observe(double value) {
@@ -32,6 +34,7 @@ void EndpointStats::Merge(const EndpointStats& other) {
   connections_active += other.connections_active;
   connections_idle += other.connections_idle;
   pending_requests += other.pending_requests;
+  if (weight == 0) weight = other.weight;
 }
 
 void ClusterStats::Merge(const ClusterStats& other) {
@@ -43,9 +46,23 @@ void ClusterStats::Merge(const ClusterStats& other) {
   active_requests += other.active_requests;
   connections += other.connections;
   pending_requests += other.pending_requests;
-  if (endpoints.size() < other.endpoints.size()) endpoints.resize(other.endpoints.size());
-  for (size_t i = 0; i < other.endpoints.size(); ++i)
-    endpoints[i].Merge(other.endpoints[i]);
+  // Workers list static endpoints in config order, but DNS endpoints in
+  // the order their answers came: same index, same address is the common
+  // case; otherwise the address decides.
+  for (size_t i = 0; i < other.endpoints.size(); ++i) {
+    const EndpointStats& e = other.endpoints[i];
+    if (i < endpoints.size() && endpoints[i].address == e.address) {
+      endpoints[i].Merge(e);
+      continue;
+    }
+    auto same = std::find_if(endpoints.begin(), endpoints.end(),
+                             [&](const EndpointStats& x) { return x.address == e.address; });
+    if (same != endpoints.end()) {
+      same->Merge(e);
+    } else {
+      endpoints.push_back(e);
+    }
+  }
 }
 
 void LoopLag::Record(double ms) {

@@ -104,6 +104,7 @@ struct EndpointStats {
   uint64_t connections_active = 0;  // busy or connecting
   uint64_t connections_idle = 0;
   uint64_t pending_requests = 0;
+  uint32_t weight = 0;  // 0: not reported (the configured endpoint's applies)
   void Merge(const EndpointStats& other);
 };
 

@@ -49,6 +49,11 @@ EndpointPool::~EndpointPool() {
   connections_.clear();
 }
 
+void EndpointPool::SetAddress(const sockaddr_storage& address) {
+  address_ = address;
+  if (http2_ != nullptr) http2_->SetAddress(address);
+}
+
 bool EndpointPool::empty() const {
   return connections_.empty() && waiters_.empty() && (http2_ == nullptr || http2_->empty());
 }

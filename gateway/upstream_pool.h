@@ -76,6 +76,9 @@ class EndpointPool {
   void Cancel(WaiterHandle handle);
   // Closes idle connections; active ones close when their request ends.
   void Retire();
+  // DNS_ROUND_ROBIN re-resolved: new connections go to `address`; open ones
+  // (idle and busy) stay, as Envoy's logical DNS host keeps them.
+  void SetAddress(const sockaddr_storage& address);
   bool empty() const;
   size_t idle_count() const { return idle_.size(); }
   size_t active_count() const { return connections_.size() - idle_.size(); }

@@ -85,6 +85,12 @@ void Worker::PostAccessLog(std::shared_ptr<AccessLogSink> sink) {
   });
 }
 
+void Worker::PostDns(std::shared_ptr<const routing::DnsAnswers> answers) {
+  dispatcher_->Post([this, answers = std::move(answers)]() mutable {
+    if (clusters_ != nullptr) clusters_->ApplyDns(std::move(answers));
+  });
+}
+
 void Worker::PostDrain(std::function<void(uint32_t, size_t)> report) {
   dispatcher_->Post([this, report = std::move(report)]() mutable {
     draining_ = true;

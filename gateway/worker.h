@@ -58,6 +58,9 @@ class Worker {
                     std::vector<std::string> remove,
                     std::function<void(uint32_t, uint64_t)> applied);
   void PostAccessLog(std::shared_ptr<AccessLogSink> sink);
+  // New DNS answers (gateway/dns_refresher.h): DNS clusters re-expand their
+  // endpoints on the worker's loop, between requests.
+  void PostDns(std::shared_ptr<const routing::DnsAnswers> answers);
   // Graceful drain: stop accepting, close idle connections, finish the rest
   // with Connection: close. `report(active)` is called as connections end.
   void PostDrain(std::function<void(uint32_t, size_t)> report);

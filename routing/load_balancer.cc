@@ -141,30 +141,37 @@ namespace {
 class Eligibility {
  public:
   Eligibility(const PickContext& c, size_t n, uint32_t min_health_percent) : c_(c), n_(n) {
-    size_t healthy = 0;
-    for (size_t i = 0; i < n; ++i)
+    size_t healthy = 0, present = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!Present(i)) continue;
+      ++present;
       healthy += Healthy(i) ? 1 : 0;
+    }
     // Below min_health_percent healthy, health is ignored (Envoy panic mode;
     // Istio's default threshold is 0: never).
-    panic_ = healthy * 100 < static_cast<size_t>(min_health_percent) * n;
+    panic_ = healthy * 100 < static_cast<size_t>(min_health_percent) * present;
     size_t usable_without_avoid = 0;
     for (size_t i = 0; i < n; ++i) {
-      if ((panic_ || Healthy(i)) && !(c.avoid && *c.avoid == i)) ++usable_without_avoid;
+      if (Usable(i) && !(c.avoid && *c.avoid == i)) ++usable_without_avoid;
     }
     // Avoiding the previous host is a preference: if it is the only one left,
     // it may be picked again.
     honour_avoid_ = usable_without_avoid > 0;
-    any_ = usable_without_avoid > 0 || (c.avoid && *c.avoid < n && (panic_ || Healthy(*c.avoid)));
+    any_ = usable_without_avoid > 0 || (c.avoid && *c.avoid < n && Usable(*c.avoid));
   }
   bool any() const { return any_; }
   bool operator()(uint32_t i) const {
     if (i >= n_) return false;
-    if (!panic_ && !Healthy(i)) return false;
+    if (!Usable(i)) return false;
     if (honour_avoid_ && c_.avoid && *c_.avoid == i) return false;
     return true;
   }
 
  private:
+  bool Usable(size_t i) const { return Present(i) && (panic_ || Healthy(i)); }
+  bool Present(size_t i) const {
+    return c_.present.empty() || (i < c_.present.size() && c_.present[i] != 0);
+  }
   bool Healthy(size_t i) const {
     return c_.healthy.empty() || (i < c_.healthy.size() && c_.healthy[i] != 0);
   }

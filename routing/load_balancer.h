@@ -64,8 +64,11 @@ std::shared_ptr<const LbTable> BuildLbTable(const Cluster& cluster);
 struct PickContext {
   std::span<const uint32_t> active_requests;  // per endpoint; empty: all zero
   std::span<const uint8_t> healthy;           // per endpoint, non-zero healthy; empty: all
-  std::optional<uint32_t> avoid;              // retries: prefer another endpoint
-  std::optional<uint64_t> hash;               // consistent hash key (HashKey below)
+  // Per endpoint, zero for an endpoint DNS no longer returns (kept in place
+  // while requests finish): never picked, not even in panic mode. Empty: all.
+  std::span<const uint8_t> present;
+  std::optional<uint32_t> avoid;  // retries: prefer another endpoint
+  std::optional<uint64_t> hash;   // consistent hash key (HashKey below)
 };
 
 class LoadBalancer {

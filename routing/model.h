@@ -31,6 +31,9 @@ enum class AccessLogFormat : uint8_t { kText, kJson };
 enum class HeadersWithUnderscores : uint8_t { kAllow, kRejectRequest, kDropHeader };
 // What to do with %2F / %5C in a path (Envoy path_with_escaped_slashes_action).
 enum class EscapedSlashes : uint8_t { kKeep, kReject, kUnescapeAndRedirect, kUnescapeAndForward };
+// Which address families DNS resolution of ServiceEntry names asks for
+// (Envoy dns_lookup_family): ALL uses every A and AAAA answer.
+enum class DnsLookupFamily : uint8_t { kAll, kV4Only, kV6Only };
 
 struct PathNormalization {
   bool normalize = true;      // RFC 3986 dot segments, unreserved %-decoding
@@ -61,6 +64,10 @@ struct ProxySettings {
   Millis request_timeout{0};            // whole request; 0: off
   Millis drain_timeout{30'000};
   Millis upstream_idle_timeout{60'000};  // pooled keep-alive connections
+  // ServiceEntry resolution DNS / DNS_ROUND_ROBIN: how often names are
+  // resolved again (a shorter record TTL wins, never below 1 s).
+  Millis dns_refresh_rate{60'000};
+  DnsLookupFamily dns_lookup_family = DnsLookupFamily::kAll;
 
   // HTTP/2 (downstream)
   uint32_t http2_max_concurrent_streams = 100;

@@ -200,6 +200,22 @@ outbound_traffic_policy = { mode = "ALLOW_ANY" }
   EXPECT_EQ(c->mesh.outbound_traffic_policy, routing::OutboundTrafficPolicy::kAllowAny);
 }
 
+TEST(Compile, DnsRefreshRateAndLookupFamily) {
+  auto c = MustCompile("[proxy]\ndns_refresh_rate = \"5s\"\ndns_lookup_family = \"V4_ONLY\"\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->proxy.dns_refresh_rate, routing::Millis(5000));
+  EXPECT_EQ(c->proxy.dns_lookup_family, routing::DnsLookupFamily::kV4Only);
+  auto defaults = MustCompile("[proxy]\nworkers = 1\n");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->proxy.dns_refresh_rate, routing::Millis(60000));
+  EXPECT_EQ(defaults->proxy.dns_lookup_family, routing::DnsLookupFamily::kAll);
+  auto r = CompileText("[proxy]\ndns_refresh_rate = \"500ms\"\ndns_lookup_family = \"V4\"\n");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r, "\"dns_refresh_rate\"")) << AllDiagnostics(r);
+  EXPECT_TRUE(HasDiagnostic(r, "invalid value \"V4\" for \"dns_lookup_family\""))
+      << AllDiagnostics(r);
+}
+
 TEST(Compile, ProcessTableSetTwiceAcrossFilesIsAnError) {
   auto r = Compile({{"10.toml", "[proxy]\nworkers = 1\n"}, {"20.toml", "[proxy]\nworkers = 2\n"}});
   EXPECT_FALSE(r.ok());

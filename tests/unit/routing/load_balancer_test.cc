@@ -101,6 +101,37 @@ TEST(LoadBalancer, PanicThresholdIgnoresHealth) {
     EXPECT_EQ(n, 10);
 }
 
+TEST(LoadBalancer, AbsentEndpointsAreNeverPickedNotEvenInPanic) {
+  // Slots DNS no longer returns stay in place while requests finish.
+  for (LbPolicy policy : {LbPolicy::kRoundRobin, LbPolicy::kRandom, LbPolicy::kLeastRequest,
+                          LbPolicy::kRingHash, LbPolicy::kMaglev}) {
+    Cluster c = MakeCluster(policy, {1, 1, 1, 1});
+    c.outlier.min_health_percent = 50;
+    auto lb = CreateLoadBalancer(c);
+    FastRandom rng(3);
+    const uint8_t present[] = {0, 1, 0, 1};
+    const uint8_t healthy[] = {1, 1, 1, 0};  // 1 of 2 present healthy: no panic
+    PickContext ctx;
+    ctx.present = present;
+    ctx.healthy = healthy;
+    for (uint64_t i = 0; i < 50; ++i) {
+      ctx.hash = i * 7919;
+      EXPECT_EQ(lb->Pick(ctx, rng), 1u) << static_cast<int>(policy);
+    }
+    const uint8_t none_healthy[] = {1, 0, 1, 0};  // panic: health ignored, presence not
+    ctx.healthy = none_healthy;
+    for (uint64_t i = 0; i < 50; ++i) {
+      ctx.hash = i * 7919;
+      const auto picked = lb->Pick(ctx, rng);
+      ASSERT_TRUE(picked.has_value());
+      EXPECT_TRUE(*picked == 1 || *picked == 3) << *picked;
+    }
+    const uint8_t gone[] = {0, 0, 0, 0};
+    ctx.present = gone;
+    EXPECT_FALSE(lb->Pick(ctx, rng).has_value());
+  }
+}
+
 TEST(Random, WeightedDistribution) {
   Cluster c = MakeCluster(LbPolicy::kRandom, {1, 3});
   auto lb = CreateLoadBalancer(c);
