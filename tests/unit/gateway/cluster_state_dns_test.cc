@@ -9,6 +9,7 @@
 #include "gateway/cluster_manager.h"
 #include "gateway/connection.h"
 #include "gateway/dispatcher.h"
+#include "tests/unit/gateway/loop_test.h"
 
 namespace gh::gateway {
 namespace {
@@ -31,21 +32,9 @@ std::shared_ptr<const routing::DnsAnswers> Answers(std::vector<std::string> addr
       routing::DnsAnswers{{"svc.example", std::move(addresses)}});
 }
 
-class ClusterStateDnsTest : public ::testing::Test {
+class ClusterStateDnsTest : public LoopTest {
  protected:
-  void SetUp() override {
-    uv_loop_init(&loop_);
-    dispatcher_ = std::make_unique<Dispatcher>(&loop_);
-  }
-  void TearDown() override {
-    state_.reset();
-    dispatcher_->Close();
-    dispatcher_->CloseTimers();
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    dispatcher_.reset();
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    uv_loop_close(&loop_);
-  }
+  void ReleaseLoopObjects() override { state_.reset(); }
   void Make(routing::Resolution resolution,
             routing::LbPolicy policy = routing::LbPolicy::kRoundRobin) {
     config_ = DnsConfig(resolution, policy);
@@ -68,8 +57,6 @@ class ClusterStateDnsTest : public ::testing::Test {
     return SIZE_MAX;
   }
 
-  uv_loop_t loop_;
-  std::unique_ptr<Dispatcher> dispatcher_;
   std::shared_ptr<const routing::Config> config_;
   std::unique_ptr<ClusterState> state_;
   FastRandom random_{7};

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "gateway/dispatcher.h"
+#include "tests/unit/gateway/loop_test.h"
 
 namespace gh::gateway {
 namespace {
@@ -28,25 +29,16 @@ routing::Config ConfigResolving(std::vector<std::string> names) {
   return config;
 }
 
-class DnsRefresherTest : public ::testing::Test {
+class DnsRefresherTest : public LoopTest {
  protected:
   void SetUp() override {
-    uv_loop_init(&loop_);
-    dispatcher_ = std::make_unique<Dispatcher>(&loop_);
+    LoopTest::SetUp();
     refresher_ = std::make_unique<DnsRefresher>(
         *dispatcher_, [this](std::shared_ptr<const routing::DnsAnswers> answers) {
           published_.push_back(std::move(answers));
         });
   }
-  void TearDown() override {
-    refresher_.reset();
-    dispatcher_->Close();
-    dispatcher_->CloseTimers();
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    dispatcher_.reset();
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    uv_loop_close(&loop_);
-  }
+  void ReleaseLoopObjects() override { refresher_.reset(); }
   // Runs the loop until something is published (or a few seconds pass).
   bool WaitForPublish(size_t count) {
     for (int i = 0; i < 500 && published_.size() < count; ++i) {
@@ -56,8 +48,6 @@ class DnsRefresherTest : public ::testing::Test {
     return published_.size() >= count;
   }
 
-  uv_loop_t loop_;
-  std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<DnsRefresher> refresher_;
   std::vector<std::shared_ptr<const routing::DnsAnswers>> published_;
 };
